@@ -1,0 +1,544 @@
+#include "engine/core/engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/base/macros.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "engine/core/status_macros.h"
+#include "engine/core/validation.h"
+
+namespace vigil {
+namespace {
+
+// A bijection on 64-bit integers (SplitMix64's finaliser): consecutive counters become ids that
+// look unrelated, yet never collide within one seed.
+uint64_t Mix(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+bool Expired(const Mandate& mandate, int64_t now_ms) {
+  return mandate.expires_at_ms != 0 && now_ms >= mandate.expires_at_ms;
+}
+
+// Whether a mandate can carry a charge now (dormancy is the policy's business, not this).
+bool Usable(const Mandate& mandate, int64_t now_ms) {
+  return mandate.status == MandateStatus::kActive && !Expired(mandate, now_ms);
+}
+
+int64_t IdleMs(const Mandate& mandate, int64_t now_ms) {
+  const int64_t since =
+      mandate.last_used_at_ms != 0 ? mandate.last_used_at_ms : mandate.created_at_ms;
+  return std::max<int64_t>(0, now_ms - since);
+}
+
+bool SameCharge(const AuthorizeRequest& request, absl::string_view user_id,
+                absl::string_view merchant_id, int64_t amount_minor, absl::string_view currency) {
+  return request.user_id == user_id && request.merchant_id == merchant_id &&
+         request.amount_minor == amount_minor && request.currency == currency;
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const Policy> policy, const Clock* clock, EngineOptions options)
+    : clock_(clock), options_(options), policy_(std::move(policy)) {}
+
+std::shared_ptr<const Policy> Engine::policy() const { return policy_.load(); }
+
+int64_t Engine::EventTime(const AuthorizeRequest& request) const {
+  if (options_.trust_client_time && request.event_time_ms > 0) return request.event_time_ms;
+  return clock_->NowMs();
+}
+
+std::string Engine::MintId(absl::string_view prefix) {
+  const uint64_t n = next_id_.fetch_add(1, std::memory_order_relaxed);
+  return absl::StrCat(prefix, absl::Hex(Mix(options_.id_seed + n), absl::kZeroPad16));
+}
+
+Engine::UserState* Engine::FindState(UserShard& shard, absl::string_view user_id) {
+  auto it = shard.map.find(user_id);
+  return it == shard.map.end() ? nullptr : it->second.get();
+}
+
+Engine::UserState& Engine::StateOf(UserShard& shard, absl::string_view user_id,
+                                   const Policy& policy) {
+  std::unique_ptr<UserState>& slot = shard.map[user_id];
+  if (slot == nullptr) {
+    slot = std::make_unique<UserState>();
+    slot->windows.reserve(policy.windows().size());
+    for (const WindowSpec& spec : policy.windows()) slot->windows.emplace_back(spec.shape);
+  }
+  return *slot;
+}
+
+UserSegment Engine::SegmentOf(const UserState& state, const Policy& policy, int64_t now_ms) const {
+  std::optional<int> age;
+  if (state.birth_date.has_value()) {
+    age = AgeOn(*state.birth_date, policy.calendar().DayOf(now_ms));
+  }
+  return policy.Segment(age);
+}
+
+Engine::MandateState* Engine::ResolveMandate(UserState& state, const AuthorizeRequest& request,
+                                             int64_t now_ms, MandateMatch& match) {
+  if (!request.mandate_id.empty()) {
+    for (MandateState& candidate : state.mandates) {
+      if (candidate.mandate.mandate_id != request.mandate_id) continue;
+      const std::string& merchant = candidate.mandate.merchant_id;
+      if (merchant != request.merchant_id && merchant != kAnyMerchant) {
+        match = MandateMatch::kMerchantMismatch;
+        return nullptr;
+      }
+      match = MandateMatch::kFound;
+      return &candidate;
+    }
+    match = MandateMatch::kUnknownId;
+    return nullptr;
+  }
+  // The merchant's own usable mandate first, then the general one. When neither is usable,
+  // the most recent of them still explains why (paused, revoked, expired).
+  MandateState* merchant_usable = nullptr;
+  MandateState* general_usable = nullptr;
+  MandateState* merchant_latest = nullptr;
+  MandateState* general_latest = nullptr;
+  for (MandateState& candidate : state.mandates) {
+    const Mandate& mandate = candidate.mandate;
+    const bool own = mandate.merchant_id == request.merchant_id;
+    const bool general = mandate.merchant_id == kAnyMerchant;
+    if (!own && !general) continue;
+    const bool usable = Usable(mandate, now_ms);
+    if (own) {
+      merchant_latest = &candidate;
+      if (usable) merchant_usable = &candidate;
+    } else {
+      general_latest = &candidate;
+      if (usable) general_usable = &candidate;
+    }
+  }
+  for (MandateState* choice : {merchant_usable, general_usable, merchant_latest, general_latest}) {
+    if (choice != nullptr) {
+      match = MandateMatch::kFound;
+      return choice;
+    }
+  }
+  match = MandateMatch::kNone;
+  return nullptr;
+}
+
+Mandate Engine::View(const Mandate& mandate, const Policy& policy, int64_t now_ms) const {
+  Mandate view = mandate;
+  if (view.status == MandateStatus::kRevoked) return view;
+  if (Expired(view, now_ms)) {
+    view.status = MandateStatus::kExpired;
+  } else if (view.status == MandateStatus::kActive &&
+             IdleMs(view, now_ms) >= policy.dormant_after_ms()) {
+    view.status = MandateStatus::kDormant;
+  }
+  return view;
+}
+
+absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& request) {
+  VIGIL_RETURN_IF_ERROR(ValidateAuthorize(request));
+  const std::shared_ptr<const Policy> policy = policy_.load();
+  const int64_t now_ms = EventTime(request);
+
+  UserShard& shard = users_.ShardFor(request.user_id);
+  absl::MutexLock user_lock(&shard.mu);
+
+  // Claim the transaction id before deciding. A record can only be pending for a call holding
+  // its user's lock, so a pending record seen here belongs to another user: a conflict.
+  auto& txn_shard = transactions_.ShardFor(request.transaction_id);
+  {
+    absl::MutexLock lock(&txn_shard.mu);
+    auto [it, inserted] = txn_shard.map.try_emplace(request.transaction_id);
+    TransactionRecord& record = it->second;
+    if (!inserted) {
+      if (!SameCharge(request, record.user_id, record.merchant_id, record.amount_minor,
+                      record.currency)) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("transaction_id: \"", request.transaction_id,
+                         "\" was already used for a different charge (user, merchant, amount "
+                         "or currency differ)"));
+      }
+      return record.response;
+    }
+    record.user_id = request.user_id;
+    record.merchant_id = request.merchant_id;
+    record.amount_minor = request.amount_minor;
+    record.currency = request.currency;
+  }
+
+  UserState& state = StateOf(shard, request.user_id, *policy);
+  const absl::Span<const WindowSpec> specs = policy->windows();
+  ABSL_ASSERT(state.windows.size() == specs.size());
+  absl::InlinedVector<WindowReading, 8> readings;
+  readings.reserve(specs.size());
+  for (const VelocityWindow& window : state.windows) readings.push_back(window.Read(now_ms));
+
+  MandateMatch match = MandateMatch::kNone;
+  MandateState* mandate = ResolveMandate(state, request, now_ms, match);
+  const LocalCalendar& calendar = policy->calendar();
+  const int64_t day = calendar.DayNumber(now_ms);
+  const int64_t month = calendar.MonthNumber(now_ms);
+
+  Facts facts;
+  facts.request = &request;
+  facts.now_ms = now_ms;
+  facts.profile = state.profile.has_value() ? &*state.profile : nullptr;
+  facts.segment = SegmentOf(state, *policy, now_ms);
+  facts.user_day_used_minor = state.day.AmountIn(day);
+  facts.mandate.match = match;
+  if (mandate != nullptr) {
+    const Mandate& m = mandate->mandate;
+    facts.mandate.status = Expired(m, now_ms) ? MandateStatus::kExpired : m.status;
+    facts.mandate.general = m.merchant_id == kAnyMerchant;
+    facts.mandate.per_txn_limit_minor = m.per_txn_limit_minor;
+    facts.mandate.daily_limit_minor = m.daily_limit_minor;
+    facts.mandate.monthly_limit_minor = m.monthly_limit_minor;
+    facts.mandate.idle_ms = IdleMs(m, now_ms);
+    facts.mandate.day_used_minor = mandate->day.AmountIn(day);
+    facts.mandate.month_used_minor = mandate->month.AmountIn(month);
+  }
+  facts.windows = readings;
+  facts.strong_auth_failures = state.strong_auth_failures;
+
+  const Verdict verdict = policy->Evaluate(facts);
+  const bool approved = verdict.decision == Decision::kApprove;
+
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].metric == WindowMetric::kAttempts || approved) {
+      state.windows[i].Add(now_ms, request.amount_minor);
+    }
+  }
+  if (approved) {
+    state.day.Add(day, request.amount_minor);
+    mandate->day.Add(day, request.amount_minor);
+    mandate->month.Add(month, request.amount_minor);
+    mandate->mandate.last_used_at_ms = std::max(mandate->mandate.last_used_at_ms, now_ms);
+  }
+
+  AuthorizeResponse response;
+  response.decision = verdict.decision;
+  response.notify_user = verdict.notify_user;
+  response.reasons.reserve(verdict.hits.size());
+  for (const RuleHit& hit : verdict.hits) response.reasons.push_back(*hit.reason);
+  response.decision_id = MintId("dec_");
+  response.rules_version = std::string(policy->version());
+
+  absl::MutexLock lock(&txn_shard.mu);
+  TransactionRecord& record = txn_shard.map.find(request.transaction_id)->second;
+  record.pending = false;
+  record.mandate_id = mandate != nullptr ? mandate->mandate.mandate_id : std::string();
+  record.time_ms = now_ms;
+  record.approved = approved;
+  record.response = response;
+  return response;
+}
+
+void Engine::Release(UserState& state, const TransactionRecord& record, const Policy& policy) {
+  const absl::Span<const WindowSpec> specs = policy.windows();
+  for (size_t i = 0; i < specs.size() && i < state.windows.size(); ++i) {
+    if (specs[i].metric == WindowMetric::kApprovals) {
+      state.windows[i].Remove(record.time_ms, record.amount_minor);
+    }
+  }
+  const LocalCalendar& calendar = policy.calendar();
+  const int64_t day = calendar.DayNumber(record.time_ms);
+  state.day.Remove(day, record.amount_minor);
+  for (MandateState& mandate : state.mandates) {
+    if (mandate.mandate.mandate_id != record.mandate_id) continue;
+    mandate.day.Remove(day, record.amount_minor);
+    mandate.month.Remove(calendar.MonthNumber(record.time_ms), record.amount_minor);
+  }
+}
+
+absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome outcome) {
+  VIGIL_RETURN_IF_ERROR(ValidateId("transaction_id", transaction_id));
+  auto& txn_shard = transactions_.ShardFor(transaction_id);
+  std::string user_id;
+  {
+    absl::MutexLock lock(&txn_shard.mu);
+    auto it = txn_shard.map.find(transaction_id);
+    if (it == txn_shard.map.end() || it->second.pending) {
+      return absl::NotFoundError(
+          absl::StrCat("transaction_id: no authorization \"", transaction_id, "\" is known"));
+    }
+    user_id = it->second.user_id;
+  }
+  const std::shared_ptr<const Policy> policy = policy_.load();
+  const int64_t now_ms = clock_->NowMs();
+
+  UserShard& shard = users_.ShardFor(user_id);
+  absl::MutexLock user_lock(&shard.mu);
+  absl::MutexLock txn_lock(&txn_shard.mu);
+  TransactionRecord& record = txn_shard.map.find(transaction_id)->second;
+  UserState* state = FindState(shard, user_id);
+  if (state == nullptr) return absl::InternalError("transaction without user state");
+
+  switch (outcome) {
+    case Outcome::kCompleted:
+      break;
+    case Outcome::kFailed:
+    case Outcome::kReversed:
+      if (record.approved && !record.released) {
+        Release(*state, record, *policy);
+        record.released = true;
+      }
+      break;
+    case Outcome::kStrongAuthPassed:
+      state->strong_auth_failures = 0;
+      for (MandateState& mandate : state->mandates) {
+        if (mandate.mandate.mandate_id == record.mandate_id) {
+          mandate.mandate.last_used_at_ms = std::max(mandate.mandate.last_used_at_ms, now_ms);
+        }
+      }
+      break;
+    case Outcome::kStrongAuthFailed:
+      if (record.outcome != Outcome::kStrongAuthFailed) state->strong_auth_failures += 1;
+      break;
+  }
+  record.outcome = outcome;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request) {
+  VIGIL_RETURN_IF_ERROR(ValidateGrant(request));
+  if (!request.consent.explicit_opt_in) {
+    return absl::FailedPreconditionError(
+        "consent.explicit_opt_in: password-free payment needs the user's explicit opt-in; it is "
+        "never on by default");
+  }
+  if (request.consent.terms_version.empty()) {
+    return absl::FailedPreconditionError(
+        "consent.terms_version: the version of the terms the user accepted is required");
+  }
+  const int64_t now_ms = clock_->NowMs();
+  if (request.expires_at_ms != 0 && request.expires_at_ms <= now_ms) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expires_at_ms: ", request.expires_at_ms, " is not in the future"));
+  }
+  const std::shared_ptr<const Policy> policy = policy_.load();
+
+  UserShard& shard = users_.ShardFor(request.user_id);
+  absl::MutexLock user_lock(&shard.mu);
+  auto& grant_shard = grants_.ShardFor(request.request_id);
+  if (!request.request_id.empty()) {
+    absl::MutexLock lock(&grant_shard.mu);
+    auto it = grant_shard.map.find(request.request_id);
+    if (it != grant_shard.map.end()) {
+      if (!(it->second.request == request)) {
+        return absl::AlreadyExistsError(absl::StrCat("request_id: \"", request.request_id,
+                                                     "\" was already used for a different grant"));
+      }
+      // Same user, so the mandate lives in the shard we hold.
+      for (const MandateState& existing : FindState(shard, request.user_id)->mandates) {
+        if (existing.mandate.mandate_id == it->second.mandate_id) {
+          return View(existing.mandate, *policy, now_ms);
+        }
+      }
+      return absl::InternalError("granted mandate is missing");
+    }
+  }
+
+  UserState& state = StateOf(shard, request.user_id, *policy);
+  VIGIL_RETURN_IF_ERROR(policy->CheckGrant(request, SegmentOf(state, *policy, now_ms),
+                                           state.profile ? &*state.profile : nullptr));
+
+  Mandate mandate;
+  mandate.mandate_id = MintId("mdt_");
+  mandate.user_id = request.user_id;
+  mandate.merchant_id = request.merchant_id;
+  mandate.status = MandateStatus::kActive;
+  mandate.expires_at_ms = request.expires_at_ms;
+  mandate.per_txn_limit_minor = request.per_txn_limit_minor;
+  mandate.daily_limit_minor = request.daily_limit_minor;
+  mandate.monthly_limit_minor = request.monthly_limit_minor;
+  mandate.consent = request.consent;
+  if (mandate.consent.consented_at_ms == 0) mandate.consent.consented_at_ms = now_ms;
+  mandate.created_at_ms = now_ms;
+
+  if (!request.request_id.empty()) {
+    absl::MutexLock lock(&grant_shard.mu);
+    auto [it, inserted] = grant_shard.map.try_emplace(request.request_id);
+    // Another user's grant took this request_id since we looked.
+    if (!inserted) {
+      return absl::AlreadyExistsError(absl::StrCat("request_id: \"", request.request_id,
+                                                   "\" was already used for a different grant"));
+    }
+    it->second = GrantRecord{request, mandate.mandate_id};
+  }
+  {
+    auto& owner_shard = mandate_owners_.ShardFor(mandate.mandate_id);
+    absl::MutexLock lock(&owner_shard.mu);
+    owner_shard.map.emplace(mandate.mandate_id, mandate.user_id);
+  }
+  state.mandates.push_back(MandateState{mandate, {}, {}});
+  return View(mandate, *policy, now_ms);
+}
+
+std::optional<std::string> Engine::OwnerOf(absl::string_view mandate_id) {
+  auto& owner_shard = mandate_owners_.ShardFor(mandate_id);
+  absl::MutexLock lock(&owner_shard.mu);
+  auto it = owner_shard.map.find(mandate_id);
+  if (it == owner_shard.map.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<Mandate> Engine::GetMandate(absl::string_view mandate_id) {
+  VIGIL_RETURN_IF_ERROR(ValidateId("mandate_id", mandate_id));
+  const std::optional<std::string> owner = OwnerOf(mandate_id);
+  if (!owner.has_value()) {
+    return absl::NotFoundError(absl::StrCat("mandate_id: no mandate \"", mandate_id, "\""));
+  }
+  return ChangeMandate(mandate_id, *owner, [](MandateState&, int64_t) { return absl::OkStatus(); });
+}
+
+template <typename Change>
+absl::StatusOr<Mandate> Engine::ChangeMandate(absl::string_view mandate_id,
+                                              absl::string_view user_id, Change change) {
+  VIGIL_RETURN_IF_ERROR(ValidateId("mandate_id", mandate_id));
+  VIGIL_RETURN_IF_ERROR(ValidateId("user_id", user_id));
+  const std::optional<std::string> owner = OwnerOf(mandate_id);
+  if (!owner.has_value()) {
+    return absl::NotFoundError(absl::StrCat("mandate_id: no mandate \"", mandate_id, "\""));
+  }
+  if (*owner != user_id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("user_id: \"", user_id, "\" does not own mandate \"", mandate_id, "\""));
+  }
+  const std::shared_ptr<const Policy> policy = policy_.load();
+  const int64_t now_ms = clock_->NowMs();
+  UserShard& shard = users_.ShardFor(user_id);
+  absl::MutexLock lock(&shard.mu);
+  UserState* state = FindState(shard, user_id);
+  if (state != nullptr) {
+    for (MandateState& mandate : state->mandates) {
+      if (mandate.mandate.mandate_id != mandate_id) continue;
+      VIGIL_RETURN_IF_ERROR(change(mandate, now_ms));
+      return View(mandate.mandate, *policy, now_ms);
+    }
+  }
+  return absl::InternalError(absl::StrCat("mandate \"", mandate_id, "\" is indexed but missing"));
+}
+
+absl::StatusOr<std::vector<Mandate>> Engine::ListMandates(absl::string_view user_id,
+                                                          bool include_revoked) {
+  VIGIL_RETURN_IF_ERROR(ValidateId("user_id", user_id));
+  const std::shared_ptr<const Policy> policy = policy_.load();
+  const int64_t now_ms = clock_->NowMs();
+  UserShard& shard = users_.ShardFor(user_id);
+  absl::MutexLock lock(&shard.mu);
+  std::vector<Mandate> mandates;
+  if (const UserState* state = FindState(shard, user_id); state != nullptr) {
+    for (const MandateState& mandate : state->mandates) {
+      if (!include_revoked && mandate.mandate.status == MandateStatus::kRevoked) continue;
+      mandates.push_back(View(mandate.mandate, *policy, now_ms));
+    }
+  }
+  return mandates;
+}
+
+absl::StatusOr<Mandate> Engine::RevokeMandate(absl::string_view mandate_id,
+                                              absl::string_view user_id, absl::string_view reason) {
+  VIGIL_RETURN_IF_ERROR(ValidateOptionalId("reason", reason));
+  return ChangeMandate(mandate_id, user_id, [reason](MandateState& state, int64_t now_ms) {
+    Mandate& mandate = state.mandate;
+    if (mandate.status != MandateStatus::kRevoked) {
+      mandate.status = MandateStatus::kRevoked;
+      mandate.revoked_at_ms = now_ms;
+      mandate.revoke_reason = std::string(reason);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<Mandate> Engine::PauseMandate(absl::string_view mandate_id,
+                                             absl::string_view user_id) {
+  return ChangeMandate(mandate_id, user_id, [mandate_id](MandateState& state, int64_t now_ms) {
+    Mandate& mandate = state.mandate;
+    if (mandate.status == MandateStatus::kRevoked) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("mandate \"", mandate_id, "\" is revoked and cannot be paused"));
+    }
+    if (Expired(mandate, now_ms)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("mandate \"", mandate_id, "\" has expired and cannot be paused"));
+    }
+    mandate.status = MandateStatus::kPaused;
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<Mandate> Engine::ResumeMandate(absl::string_view mandate_id,
+                                              absl::string_view user_id) {
+  return ChangeMandate(mandate_id, user_id, [mandate_id](MandateState& state, int64_t now_ms) {
+    Mandate& mandate = state.mandate;
+    if (mandate.status == MandateStatus::kRevoked) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "mandate \"", mandate_id, "\" is revoked and can never be resumed; grant a new one"));
+    }
+    if (Expired(mandate, now_ms)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("mandate \"", mandate_id, "\" has expired and cannot be resumed"));
+    }
+    mandate.status = MandateStatus::kActive;
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<Mandate>> Engine::RevokeAllMandates(absl::string_view user_id,
+                                                               absl::string_view reason) {
+  VIGIL_RETURN_IF_ERROR(ValidateId("user_id", user_id));
+  VIGIL_RETURN_IF_ERROR(ValidateOptionalId("reason", reason));
+  const std::shared_ptr<const Policy> policy = policy_.load();
+  const int64_t now_ms = clock_->NowMs();
+  UserShard& shard = users_.ShardFor(user_id);
+  absl::MutexLock lock(&shard.mu);
+  std::vector<Mandate> revoked;
+  if (UserState* state = FindState(shard, user_id); state != nullptr) {
+    for (MandateState& entry : state->mandates) {
+      Mandate& mandate = entry.mandate;
+      if (mandate.status == MandateStatus::kRevoked) continue;
+      mandate.status = MandateStatus::kRevoked;
+      mandate.revoked_at_ms = now_ms;
+      mandate.revoke_reason = std::string(reason);
+      revoked.push_back(View(mandate, *policy, now_ms));
+    }
+  }
+  return revoked;
+}
+
+absl::StatusOr<UserProfile> Engine::PutUserProfile(const UserProfile& profile) {
+  VIGIL_RETURN_IF_ERROR(ValidateProfile(profile));
+  std::optional<absl::CivilDay> birth_date;
+  if (!profile.birth_date.empty()) birth_date = *ParseDate(profile.birth_date);
+  const std::shared_ptr<const Policy> policy = policy_.load();
+  const int64_t now_ms = clock_->NowMs();
+
+  std::optional<int> age;
+  if (birth_date.has_value()) age = AgeOn(*birth_date, policy->calendar().DayOf(now_ms));
+  VIGIL_RETURN_IF_ERROR(policy->CheckProfile(profile, policy->Segment(age)));
+
+  UserShard& shard = users_.ShardFor(profile.user_id);
+  absl::MutexLock lock(&shard.mu);
+  UserState& state = StateOf(shard, profile.user_id, *policy);
+  state.profile = profile;
+  state.birth_date = birth_date;
+  return profile;
+}
+
+absl::StatusOr<UserProfile> Engine::GetUserProfile(absl::string_view user_id) {
+  VIGIL_RETURN_IF_ERROR(ValidateId("user_id", user_id));
+  UserShard& shard = users_.ShardFor(user_id);
+  absl::MutexLock lock(&shard.mu);
+  const UserState* state = FindState(shard, user_id);
+  if (state == nullptr || !state->profile.has_value()) {
+    return absl::NotFoundError(absl::StrCat("user_id: no profile for \"", user_id, "\""));
+  }
+  return *state->profile;
+}
+
+}  // namespace vigil

@@ -1,0 +1,168 @@
+#pragma once
+
+// Engine is Vigil's decision core: it holds every user's state (profile, mandates, calendar
+// usage, velocity windows) in memory, answers Authorize with the current Policy, and applies
+// every change that mandates, profiles and outcomes make. It does no I/O and reads time only
+// from the Clock it is given.
+//
+//   FakeClock clock(now_ms);
+//   Engine engine(std::move(policy), &clock, EngineOptions{});
+//   absl::StatusOr<AuthorizeResponse> response = engine.Authorize(request);
+//
+// Thread-safe. State is sharded by user id and each call takes the lock of one user's shard
+// (plus, briefly, the shard of the index it consults), so calls for different users rarely
+// contend and there is no global lock. For one user, deciding and reserving happen under one
+// lock: concurrent charges can never together exceed a limit.
+//
+// Cost: Authorize for a known user allocates only for its idempotency record and, when rules
+// fire, their reasons; it is O(rules + window buckets).
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/core/clock.h"
+#include "engine/core/period_usage.h"
+#include "engine/core/policy.h"
+#include "engine/core/sharded.h"
+#include "engine/core/types.h"
+#include "engine/core/velocity_window.h"
+
+namespace vigil {
+
+struct EngineOptions {
+  // Use AuthorizeRequest::event_time_ms (when > 0) as the transaction's time instead of the
+  // clock. For replays and tests only: a client could otherwise choose its own windows.
+  bool trust_client_time = false;
+  // Seeds the ids the engine mints (mandates, decisions); give each process its own.
+  uint64_t id_seed = 0;
+};
+
+class Engine {
+ public:
+  // REQUIRES: policy != nullptr; clock outlives the engine.
+  Engine(std::shared_ptr<const Policy> policy, const Clock* clock, EngineOptions options);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Decides whether a charge may go through without a password and, on APPROVE, reserves its
+  // amount in every limit and window. The same transaction_id again returns the first answer
+  // and changes nothing. INVALID_ARGUMENT for a malformed request; ALREADY_EXISTS for a known
+  // transaction_id with a different user, merchant, amount or currency.
+  absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request);
+
+  // Records what happened to an authorized charge. FAILED and REVERSED release an approved
+  // amount (once); STRONG_AUTH_PASSED resets the failure count and reactivates the mandate;
+  // STRONG_AUTH_FAILED counts a failure. NOT_FOUND for an unknown transaction_id.
+  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome);
+
+  // Grants a mandate. The same request_id with the same content returns the same mandate;
+  // with other content, ALREADY_EXISTS. FAILED_PRECONDITION without explicit consent or where
+  // the policy forbids; INVALID_ARGUMENT for malformed fields or limits above the policy caps.
+  absl::StatusOr<Mandate> GrantMandate(const GrantMandateRequest& request);
+  // NOT_FOUND for an unknown mandate.
+  absl::StatusOr<Mandate> GetMandate(absl::string_view mandate_id);
+  // Every mandate of the user, oldest first; revoked ones only when asked.
+  absl::StatusOr<std::vector<Mandate>> ListMandates(absl::string_view user_id,
+                                                    bool include_revoked);
+  // NOT_FOUND for an unknown mandate, PERMISSION_DENIED when user_id does not own it.
+  // Revoking a revoked mandate returns it unchanged.
+  absl::StatusOr<Mandate> RevokeMandate(absl::string_view mandate_id, absl::string_view user_id,
+                                        absl::string_view reason);
+  // As RevokeMandate; FAILED_PRECONDITION for a revoked or expired mandate.
+  absl::StatusOr<Mandate> PauseMandate(absl::string_view mandate_id, absl::string_view user_id);
+  absl::StatusOr<Mandate> ResumeMandate(absl::string_view mandate_id, absl::string_view user_id);
+  // Revokes every mandate of the user that is not revoked yet and returns those it revoked.
+  absl::StatusOr<std::vector<Mandate>> RevokeAllMandates(absl::string_view user_id,
+                                                         absl::string_view reason);
+
+  // Creates or replaces a profile. INVALID_ARGUMENT for a malformed field or caps above the
+  // policy's for the user's segment.
+  absl::StatusOr<UserProfile> PutUserProfile(const UserProfile& profile);
+  // NOT_FOUND when the user has no profile.
+  absl::StatusOr<UserProfile> GetUserProfile(absl::string_view user_id);
+
+  // The policy deciding calls that start now.
+  std::shared_ptr<const Policy> policy() const;
+
+ private:
+  struct MandateState {
+    Mandate mandate;
+    PeriodUsage day;
+    PeriodUsage month;
+  };
+
+  struct UserState {
+    std::optional<UserProfile> profile;
+    std::optional<absl::CivilDay> birth_date;
+    std::vector<MandateState> mandates;
+    std::vector<VelocityWindow> windows;  // one per Policy::windows()
+    PeriodUsage day;
+    int64_t strong_auth_failures = 0;
+  };
+
+  struct TransactionRecord {
+    bool pending = true;  // decided, but the answer is not filled in yet
+    std::string user_id;
+    std::string merchant_id;
+    int64_t amount_minor = 0;
+    std::string currency;
+    std::string mandate_id;  // the mandate that was charged; empty if none
+    int64_t time_ms = 0;
+    bool approved = false;
+    bool released = false;
+    std::optional<Outcome> outcome;
+    AuthorizeResponse response;
+  };
+
+  struct GrantRecord {
+    GrantMandateRequest request;
+    std::string mandate_id;
+  };
+
+  using UserShard = Sharded<std::unique_ptr<UserState>>::Shard;
+
+  int64_t EventTime(const AuthorizeRequest& request) const;
+  std::string MintId(absl::string_view prefix);
+  // The user's state, created on first use. REQUIRES: shard.mu held.
+  UserState& StateOf(UserShard& shard, absl::string_view user_id, const Policy& policy)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // The user's state, or nullptr. REQUIRES: shard.mu held.
+  static UserState* FindState(UserShard& shard, absl::string_view user_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  UserSegment SegmentOf(const UserState& state, const Policy& policy, int64_t now_ms) const;
+  // The mandate a charge draws on, as API.md resolves it; nullptr with the reason in `match`.
+  static MandateState* ResolveMandate(UserState& state, const AuthorizeRequest& request,
+                                      int64_t now_ms, MandateMatch& match);
+  // Applies `change` to a mandate that `user_id` owns, under the owner's lock, and returns the
+  // mandate as it is after. NOT_FOUND, PERMISSION_DENIED, or the status `change` returns.
+  template <typename Change>
+  absl::StatusOr<Mandate> ChangeMandate(absl::string_view mandate_id, absl::string_view user_id,
+                                        Change change);
+  // Looks up the owner of a mandate id in the index.
+  std::optional<std::string> OwnerOf(absl::string_view mandate_id);
+  Mandate View(const Mandate& mandate, const Policy& policy, int64_t now_ms) const;
+  void Release(UserState& state, const TransactionRecord& record, const Policy& policy);
+
+  const Clock* const clock_;
+  const EngineOptions options_;
+  std::atomic<uint64_t> next_id_{0};
+
+  std::atomic<std::shared_ptr<const Policy>> policy_;
+
+  Sharded<std::unique_ptr<UserState>> users_;
+  // Lock order: a user's shard, then any of the index shards below.
+  Sharded<TransactionRecord> transactions_;
+  Sharded<std::string> mandate_owners_;  // mandate_id -> user_id
+  Sharded<GrantRecord> grants_;          // request_id -> the grant it made
+};
+
+}  // namespace vigil

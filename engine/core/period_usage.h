@@ -1,0 +1,46 @@
+#pragma once
+
+// PeriodUsage is the approved amount and count inside one calendar period (a local day or a
+// month, numbered by LocalCalendar). It keeps only the current period: moving to a later one
+// starts from zero, which is how a daily cap resets at local midnight.
+//
+// Thread-compatible: the owner serialises access.
+
+#include <cstdint>
+#include <limits>
+
+namespace vigil {
+
+class PeriodUsage {
+ public:
+  // Amount used in `period`; zero for any period other than the current one.
+  int64_t AmountIn(int64_t period) const { return period == period_ ? amount_minor_ : 0; }
+  int64_t CountIn(int64_t period) const { return period == period_ ? count_ : 0; }
+
+  // Adds to `period`. A later period replaces the current one; an earlier one (an event time
+  // out of order) no longer affects any cap and is ignored.
+  void Add(int64_t period, int64_t amount_minor) {
+    if (period > period_) {
+      period_ = period;
+      amount_minor_ = 0;
+      count_ = 0;
+    }
+    if (period != period_) return;
+    amount_minor_ += amount_minor;
+    count_ += 1;
+  }
+
+  // Takes back an amount that Add() recorded in `period`, if that period is still current.
+  void Remove(int64_t period, int64_t amount_minor) {
+    if (period != period_ || count_ == 0) return;
+    amount_minor_ -= amount_minor;
+    count_ -= 1;
+  }
+
+ private:
+  int64_t period_ = std::numeric_limits<int64_t>::min();
+  int64_t amount_minor_ = 0;
+  int64_t count_ = 0;
+};
+
+}  // namespace vigil

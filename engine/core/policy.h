@@ -1,0 +1,118 @@
+#pragma once
+
+// Policy is the narrow seam between the engine and whatever decides: the engine gathers the
+// facts of one Authorize (user, mandate, usage, velocity windows) and a Policy turns them into
+// fired rules. The engine owns all state and all effects; a Policy is pure and immutable, so a
+// reload can swap in a new one while calls in flight finish on the old.
+//
+// Implementations must be thread-safe for concurrent const calls and must not allocate in
+// Evaluate() on the approve path.
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/types/span.h"
+#include "engine/core/calendar.h"
+#include "engine/core/types.h"
+#include "engine/core/velocity_window.h"
+
+namespace vigil {
+
+// What a velocity window counts.
+enum class WindowMetric {
+  kApprovals,  // approved charges (count and amount); a FAILED/REVERSED outcome takes one back
+  kAttempts,   // every Authorize, whatever its decision
+};
+
+struct WindowSpec {
+  WindowMetric metric = WindowMetric::kApprovals;
+  WindowShape shape;
+
+  friend bool operator==(const WindowSpec&, const WindowSpec&) = default;
+};
+
+// How the charge's mandate was found.
+enum class MandateMatch {
+  kFound,             // a mandate of this user covers this merchant (any status)
+  kNone,              // the user has no mandate for this merchant nor a general one
+  kUnknownId,         // an explicit mandate_id that does not exist or is not this user's
+  kMerchantMismatch,  // an explicit mandate_id for another merchant
+};
+
+struct MandateFacts {
+  MandateMatch match = MandateMatch::kNone;
+  // The following are meaningful only when match == kFound.
+  MandateStatus status = MandateStatus::kActive;  // ACTIVE, PAUSED, REVOKED or EXPIRED
+  bool general = false;                           // merchant_id "*"
+  int64_t per_txn_limit_minor = 0;                // 0 = none of its own
+  int64_t daily_limit_minor = 0;
+  int64_t monthly_limit_minor = 0;
+  int64_t idle_ms = 0;  // since last use, or since grant if never used
+  int64_t day_used_minor = 0;
+  int64_t month_used_minor = 0;
+};
+
+// The user's segment and the policy caps that follow from it.
+struct UserSegment {
+  bool elderly = false;
+  int64_t per_txn_cap_minor = 0;
+  int64_t daily_cap_minor = 0;
+};
+
+// Everything a policy may read about one Authorize. Views into the engine's state, valid only
+// for the duration of Evaluate().
+struct Facts {
+  const AuthorizeRequest* request = nullptr;
+  int64_t now_ms = 0;
+  const UserProfile* profile = nullptr;  // nullptr: no profile, a standard adult
+  UserSegment segment;
+  int64_t user_day_used_minor = 0;  // approved today across all mandates
+  MandateFacts mandate;
+  absl::Span<const WindowReading> windows;  // one per Policy::windows(), in that order
+  int64_t strong_auth_failures = 0;         // since the last STRONG_AUTH_PASSED
+};
+
+// A rule that fired. Points into the policy, which outlives every call that uses it.
+struct RuleHit {
+  Decision action;
+  const Reason* reason;
+};
+
+struct Verdict {
+  Decision decision = Decision::kApprove;
+  absl::InlinedVector<RuleHit, 8> hits;
+  bool notify_user = false;
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+
+  // Identifies the rule set for audit: equal content, equal version.
+  virtual absl::string_view version() const = 0;
+  // The local calendar in which daily and monthly caps reset.
+  virtual const LocalCalendar& calendar() const = 0;
+  // The velocity windows Evaluate() reads; the engine keeps exactly these for every user.
+  virtual absl::Span<const WindowSpec> windows() const = 0;
+  // A mandate idle this long is shown as DORMANT.
+  virtual int64_t dormant_after_ms() const = 0;
+
+  // The segment of a user aged `age` (std::nullopt: no profile or no birth date).
+  virtual UserSegment Segment(std::optional<int> age) const = 0;
+  // Whether the policy lets this user hold this mandate: FAILED_PRECONDITION when it forbids
+  // (e.g. an elderly user without a risk assessment), INVALID_ARGUMENT for a limit above a cap.
+  virtual absl::Status CheckGrant(const GrantMandateRequest& request, const UserSegment& segment,
+                                  const UserProfile* profile) const = 0;
+  // INVALID_ARGUMENT when a user's own caps are above the policy's for the segment.
+  virtual absl::Status CheckProfile(const UserProfile& profile,
+                                    const UserSegment& segment) const = 0;
+
+  // Fires every rule that applies and combines their actions.
+  virtual Verdict Evaluate(const Facts& facts) const = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,44 @@
+#pragma once
+
+// Sharded is a string-keyed map split into independently locked shards, so that callers working
+// on different keys rarely meet on a lock. There is no global lock.
+//
+//   Sharded<UserState> users;
+//   auto& shard = users.ShardFor(user_id);
+//   absl::MutexLock lock(&shard.mu);
+//   shard.map[user_id] ...
+//
+// Thread-safe as far as callers hold `mu` of a shard while touching its `map`.
+
+#include <array>
+#include <cstddef>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace vigil {
+
+template <typename Value, size_t kShards = 64>
+class Sharded {
+ public:
+  struct Shard {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, Value> map ABSL_GUARDED_BY(mu);
+  };
+
+  Shard& ShardFor(absl::string_view key) {
+    return shards_[absl::Hash<absl::string_view>{}(key) % kShards];
+  }
+
+  // For walks over everything (tests, statistics); each shard must still be locked.
+  std::array<Shard, kShards>& shards() { return shards_; }
+
+ private:
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,55 @@
+#include "engine/core/velocity_window.h"
+
+#include <algorithm>
+
+namespace vigil {
+
+VelocityWindow::VelocityWindow(WindowShape shape)
+    : bucket_ms_(shape.bucket_ms()), ring_(static_cast<size_t>(shape.buckets)) {}
+
+int64_t VelocityWindow::BucketIndex(int64_t time_ms) const {
+  // Event times are after the epoch, so truncating division is floor division here.
+  return std::max<int64_t>(time_ms, 0) / bucket_ms_;
+}
+
+void VelocityWindow::AdvanceTo(int64_t index) {
+  if (index <= newest_) return;
+  const int64_t steps = std::min(index - newest_, buckets());
+  for (int64_t i = 1; i <= steps; ++i) Slot(newest_ + i) = Bucket{};
+  newest_ = index;
+}
+
+void VelocityWindow::Add(int64_t time_ms, int64_t amount_minor) {
+  const int64_t index = BucketIndex(time_ms);
+  AdvanceTo(index);
+  if (index <= newest_ - buckets()) return;
+  Bucket& bucket = Slot(index);
+  bucket.count += 1;
+  bucket.sum_minor += amount_minor;
+}
+
+void VelocityWindow::Remove(int64_t time_ms, int64_t amount_minor) {
+  const int64_t index = BucketIndex(time_ms);
+  if (index > newest_ || index <= newest_ - buckets()) return;
+  Bucket& bucket = Slot(index);
+  if (bucket.count == 0) return;
+  bucket.count -= 1;
+  bucket.sum_minor -= amount_minor;
+}
+
+WindowReading VelocityWindow::Read(int64_t now_ms) const {
+  const int64_t now_index = BucketIndex(now_ms);
+  // Buckets after `now_index` hold events from the future (client times out of order); buckets
+  // at or before `now_index - buckets()` are out of the span.
+  const int64_t first = std::max({now_index - buckets() + 1, newest_ - buckets() + 1, int64_t{0}});
+  const int64_t last = std::min(now_index, newest_);
+  WindowReading reading;
+  for (int64_t i = first; i <= last; ++i) {
+    const Bucket& bucket = Slot(i);
+    reading.count += bucket.count;
+    reading.sum_minor += bucket.sum_minor;
+  }
+  return reading;
+}
+
+}  // namespace vigil

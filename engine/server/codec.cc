@@ -1,0 +1,198 @@
+#include "engine/server/codec.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace vigil::server {
+namespace {
+
+absl::Status UnknownEnum(absl::string_view field, int value) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": unknown value ", value));
+}
+
+v1::Decision EncodeDecision(Decision decision) {
+  switch (decision) {
+    case Decision::kApprove:
+      return v1::APPROVE;
+    case Decision::kChallenge:
+      return v1::CHALLENGE;
+    case Decision::kDecline:
+      return v1::DECLINE;
+  }
+  return v1::DECISION_UNSPECIFIED;
+}
+
+v1::MandateStatus EncodeStatus(MandateStatus status) {
+  switch (status) {
+    case MandateStatus::kActive:
+      return v1::ACTIVE;
+    case MandateStatus::kPaused:
+      return v1::PAUSED;
+    case MandateStatus::kRevoked:
+      return v1::REVOKED;
+    case MandateStatus::kDormant:
+      return v1::DORMANT;
+    case MandateStatus::kExpired:
+      return v1::EXPIRED;
+  }
+  return v1::MANDATE_STATUS_UNSPECIFIED;
+}
+
+void EncodeReason(const Reason& reason, v1::Reason& out) {
+  out.set_code(reason.code);
+  out.set_rule_id(reason.rule_id);
+  out.set_message(reason.message);
+}
+
+}  // namespace
+
+absl::StatusOr<AuthorizeRequest> Decode(const v1::AuthorizeRequest& request) {
+  AuthorizeRequest out;
+  switch (request.channel()) {
+    case v1::CHANNEL_UNSPECIFIED:
+      out.channel = Channel::kUnspecified;
+      break;
+    case v1::QR_CODE:
+      out.channel = Channel::kQrCode;
+      break;
+    case v1::NFC:
+      out.channel = Channel::kNfc;
+      break;
+    case v1::IN_APP:
+      out.channel = Channel::kInApp;
+      break;
+    case v1::AUTO_DEBIT:
+      out.channel = Channel::kAutoDebit;
+      break;
+    case v1::ONLINE:
+      out.channel = Channel::kOnline;
+      break;
+    default:
+      return UnknownEnum("channel", request.channel());
+  }
+  switch (request.funding_source()) {
+    case v1::FUNDING_SOURCE_UNSPECIFIED:
+      out.funding_source = FundingSource::kUnspecified;
+      break;
+    case v1::BALANCE:
+      out.funding_source = FundingSource::kBalance;
+      break;
+    case v1::DEBIT_CARD:
+      out.funding_source = FundingSource::kDebitCard;
+      break;
+    case v1::CREDIT_CARD:
+      out.funding_source = FundingSource::kCreditCard;
+      break;
+    case v1::CREDIT_LINE:
+      out.funding_source = FundingSource::kCreditLine;
+      break;
+    default:
+      return UnknownEnum("funding_source", request.funding_source());
+  }
+  out.transaction_id = request.transaction_id();
+  out.user_id = request.user_id();
+  out.merchant_id = request.merchant_id();
+  out.mandate_id = request.mandate_id();
+  out.amount_minor = request.amount_minor();
+  out.currency = request.currency();
+  out.merchant_category = request.merchant_category();
+  out.device_id = request.device_id();
+  out.event_time_ms = request.event_time_ms();
+  out.attributes.reserve(request.attributes_size());
+  for (const auto& [key, value] : request.attributes()) out.attributes.emplace_back(key, value);
+  return out;
+}
+
+absl::StatusOr<Outcome> Decode(v1::Outcome outcome) {
+  switch (outcome) {
+    case v1::COMPLETED:
+      return Outcome::kCompleted;
+    case v1::FAILED:
+      return Outcome::kFailed;
+    case v1::REVERSED:
+      return Outcome::kReversed;
+    case v1::STRONG_AUTH_PASSED:
+      return Outcome::kStrongAuthPassed;
+    case v1::STRONG_AUTH_FAILED:
+      return Outcome::kStrongAuthFailed;
+    case v1::OUTCOME_UNSPECIFIED:
+      return absl::InvalidArgumentError("outcome: is required");
+    default:
+      return UnknownEnum("outcome", outcome);
+  }
+}
+
+GrantMandateRequest Decode(const v1::GrantMandateRequest& request) {
+  GrantMandateRequest out;
+  out.request_id = request.request_id();
+  out.user_id = request.user_id();
+  out.merchant_id = request.merchant_id();
+  out.per_txn_limit_minor = request.per_txn_limit_minor();
+  out.daily_limit_minor = request.daily_limit_minor();
+  out.monthly_limit_minor = request.monthly_limit_minor();
+  out.expires_at_ms = request.expires_at_ms();
+  out.consent.explicit_opt_in = request.consent().explicit_opt_in();
+  out.consent.terms_version = request.consent().terms_version();
+  out.consent.consented_at_ms = request.consent().consented_at_ms();
+  out.consent.channel = request.consent().channel();
+  return out;
+}
+
+UserProfile Decode(const v1::UserProfile& profile) {
+  UserProfile out;
+  out.user_id = profile.user_id();
+  out.birth_date = profile.birth_date();
+  out.risk_assessment_completed = profile.risk_assessment_completed();
+  out.per_txn_limit_minor = profile.per_txn_limit_minor();
+  out.daily_limit_minor = profile.daily_limit_minor();
+  out.notify_every_transaction = profile.notify_every_transaction();
+  return out;
+}
+
+void Encode(const AuthorizeResponse& response, v1::AuthorizeResponse& out) {
+  out.set_decision(EncodeDecision(response.decision));
+  for (const Reason& reason : response.reasons) EncodeReason(reason, *out.add_reasons());
+  for (const Reason& reason : response.shadow_reasons) {
+    EncodeReason(reason, *out.add_shadow_reasons());
+  }
+  out.set_notify_user(response.notify_user);
+  out.set_decision_id(response.decision_id);
+  out.set_rules_version(response.rules_version);
+}
+
+void Encode(const Mandate& mandate, v1::Mandate& out) {
+  out.set_mandate_id(mandate.mandate_id);
+  out.set_user_id(mandate.user_id);
+  out.set_merchant_id(mandate.merchant_id);
+  out.set_status(EncodeStatus(mandate.status));
+  out.set_expires_at_ms(mandate.expires_at_ms);
+  out.set_per_txn_limit_minor(mandate.per_txn_limit_minor);
+  out.set_daily_limit_minor(mandate.daily_limit_minor);
+  out.set_monthly_limit_minor(mandate.monthly_limit_minor);
+  v1::Consent& consent = *out.mutable_consent();
+  consent.set_explicit_opt_in(mandate.consent.explicit_opt_in);
+  consent.set_terms_version(mandate.consent.terms_version);
+  consent.set_consented_at_ms(mandate.consent.consented_at_ms);
+  consent.set_channel(mandate.consent.channel);
+  out.set_created_at_ms(mandate.created_at_ms);
+  out.set_last_used_at_ms(mandate.last_used_at_ms);
+  out.set_revoked_at_ms(mandate.revoked_at_ms);
+  out.set_revoke_reason(mandate.revoke_reason);
+}
+
+void Encode(const UserProfile& profile, v1::UserProfile& out) {
+  out.set_user_id(profile.user_id);
+  out.set_birth_date(profile.birth_date);
+  out.set_risk_assessment_completed(profile.risk_assessment_completed);
+  out.set_per_txn_limit_minor(profile.per_txn_limit_minor);
+  out.set_daily_limit_minor(profile.daily_limit_minor);
+  out.set_notify_every_transaction(profile.notify_every_transaction);
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+}  // namespace vigil::server

@@ -1,0 +1,27 @@
+#pragma once
+
+// Translation between the wire messages of vigil.v1 and the core's types, and between
+// absl::Status and grpc::Status. Decoding rejects enum values the API does not define with
+// INVALID_ARGUMENT naming the field. Pure functions; thread-safe.
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/core/types.h"
+#include "grpcpp/support/status.h"
+#include "vigil/v1/vigil.pb.h"
+
+namespace vigil::server {
+
+absl::StatusOr<AuthorizeRequest> Decode(const v1::AuthorizeRequest& request);
+absl::StatusOr<Outcome> Decode(v1::Outcome outcome);
+GrantMandateRequest Decode(const v1::GrantMandateRequest& request);
+UserProfile Decode(const v1::UserProfile& profile);
+
+void Encode(const AuthorizeResponse& response, v1::AuthorizeResponse& out);
+void Encode(const Mandate& mandate, v1::Mandate& out);
+void Encode(const UserProfile& profile, v1::UserProfile& out);
+
+// Abseil's status codes are gRPC's, number for number.
+grpc::Status ToGrpc(const absl::Status& status);
+
+}  // namespace vigil::server

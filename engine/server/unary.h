@@ -1,0 +1,19 @@
+#pragma once
+
+#include "absl/status/status.h"
+#include "engine/server/codec.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+
+namespace vigil::server {
+
+// Completes a unary callback call on the thread that ran the handler: the engine never blocks,
+// so there is nothing to hand off.
+inline grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
+                                             const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+}  // namespace vigil::server

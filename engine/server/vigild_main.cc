@@ -1,0 +1,68 @@
+// vigild: the Vigil risk engine server. See README.md for flags and operations.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "engine/server/vigil_server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address to serve gRPC on, HOST:PORT");
+ABSL_FLAG(std::string, rules, "rules/", "directory of the rule set");
+ABSL_FLAG(std::string, data_dir, "",
+          "directory for durable state (accepted; state is in memory until the durable store "
+          "lands)");
+ABSL_FLAG(bool, trust_client_time, false,
+          "take each Authorize's event_time_ms as its time (replays and tests only)");
+ABSL_FLAG(int, shutdown_grace_s, 10,
+          "on SIGTERM, seconds to let calls in flight finish before cancelling them");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Vigil risk engine: answers Authorize for password-free payments.\n"
+      "usage: vigild [--listen HOST:PORT] [--rules DIR] [--data-dir DIR] [--trust-client-time]");
+  absl::ParseCommandLine(argc, argv);
+
+  // Signals are taken synchronously by one thread; block them before gRPC starts its threads so
+  // that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  vigil::server::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.rules_dir = absl::GetFlag(FLAGS_rules);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.trust_client_time = absl::GetFlag(FLAGS_trust_client_time);
+  absl::StatusOr<std::unique_ptr<vigil::server::VigilServer>> server =
+      vigil::server::VigilServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "vigild: cannot start: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "vigild: serving on %s (port %d), rules %s version %s%s%s\n",
+               options.listen.c_str(), (*server)->port(), options.rules_dir.c_str(),
+               (*server)->rules_version().c_str(),
+               options.trust_client_time ? ", trusting client event times" : "",
+               options.data_dir.empty() ? "" : ", state in memory (durable store not yet built)");
+
+  std::thread signal_waiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::fprintf(stderr, "vigild: %s received, finishing calls in flight\n",
+                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
+  });
+  (*server)->Wait();
+  signal_waiter.join();
+  std::fprintf(stderr, "vigild: stopped\n");
+  return 0;
+}
