@@ -35,6 +35,13 @@ int64_t IdleMs(const Mandate& mandate, int64_t now_ms) {
   return std::max<int64_t>(0, now_ms - since);
 }
 
+// Lives for the whole process, so that verdicts may point at it like at a policy's reasons.
+const Reason& NoActiveMandate() {
+  static const Reason* const reason = new Reason{"NO_ACTIVE_MANDATE", "engine.mandate_required",
+                                                 "there is no active mandate for this charge"};
+  return *reason;
+}
+
 bool SameCharge(const AuthorizeRequest& request, absl::string_view user_id,
                 absl::string_view merchant_id, int64_t amount_minor, absl::string_view currency) {
   return request.user_id == user_id && request.merchant_id == merchant_id &&
@@ -205,7 +212,14 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   facts.windows = readings;
   facts.strong_auth_failures = state.strong_auth_failures;
 
-  const Verdict verdict = policy->Evaluate(facts);
+  Verdict verdict = policy->Evaluate(facts);
+  // API.md: with no active mandate the decision is never APPROVE, whatever a rule file says.
+  const bool usable =
+      mandate != nullptr && Usable(mandate->mandate, now_ms) && match == MandateMatch::kFound;
+  if (verdict.decision == Decision::kApprove && !usable) {
+    verdict.decision = Decision::kChallenge;
+    verdict.hits.push_back(RuleHit{Decision::kChallenge, &NoActiveMandate()});
+  }
   const bool approved = verdict.decision == Decision::kApprove;
 
   for (size_t i = 0; i < specs.size(); ++i) {

@@ -4,8 +4,12 @@
 
 namespace vigil {
 
+// One slot more than the span has buckets: the oldest bucket is only partly inside the span,
+// and keeping it is what makes the window err towards counting.
 VelocityWindow::VelocityWindow(WindowShape shape)
-    : bucket_ms_(shape.bucket_ms()), ring_(static_cast<size_t>(shape.buckets)) {}
+    : bucket_ms_(shape.bucket_ms()),
+      span_buckets_(shape.buckets),
+      ring_(static_cast<size_t>(shape.buckets) + 1) {}
 
 int64_t VelocityWindow::BucketIndex(int64_t time_ms) const {
   // Event times are after the epoch, so truncating division is floor division here.

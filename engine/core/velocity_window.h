@@ -9,8 +9,8 @@
 //
 // Buckets are aligned to multiples of the bucket width since the epoch, so the same events
 // always fall in the same buckets whatever order they arrive in. A read covers every bucket that
-// overlaps (now - span, now]; an event can therefore be counted for up to one bucket width longer
-// than the span, never shorter: limits err on the safe side.
+// overlaps (now - span, now]; an event is therefore counted for at least the span and at most one
+// bucket width longer, never shorter: limits err on the safe side.
 //
 // Thread-compatible: the owner serialises access.
 
@@ -60,6 +60,7 @@ class VelocityWindow {
   int64_t buckets() const { return static_cast<int64_t>(ring_.size()); }
 
   int64_t bucket_ms_;
+  int64_t span_buckets_;
   int64_t newest_ = 0;  // index of the newest bucket in the ring
   std::vector<Bucket> ring_;
 };

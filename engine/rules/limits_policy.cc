@@ -13,6 +13,7 @@
 #include "engine/core/money.h"
 #include "engine/core/status_macros.h"
 #include "engine/core/validation.h"
+#include "engine/rules/rule_set.h"
 #include "yaml-cpp/yaml.h"
 
 namespace vigil::rules {
@@ -425,6 +426,12 @@ absl::StatusOr<std::unique_ptr<LimitsPolicy>> LoadLimitsPolicy(const std::string
   std::ostringstream text;
   text << file.rdbuf();
   return ParseLimitsPolicy(text.str(), path);
+}
+
+absl::StatusOr<std::unique_ptr<const Policy>> LoadRuleSet(const std::string& rules_dir) {
+  absl::StatusOr<std::unique_ptr<LimitsPolicy>> policy = LoadLimitsPolicy(rules_dir);
+  if (!policy.ok()) return policy.status();
+  return std::unique_ptr<const Policy>(*std::move(policy));
 }
 
 }  // namespace vigil::rules

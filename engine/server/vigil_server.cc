@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "engine/rules/limits_policy.h"
+#include "engine/rules/rule_set.h"
 #include "engine/server/system_clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -14,8 +14,7 @@
 namespace vigil::server {
 
 absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOptions& options) {
-  absl::StatusOr<std::unique_ptr<rules::LimitsPolicy>> policy =
-      rules::LoadLimitsPolicy(options.rules_dir);
+  absl::StatusOr<std::unique_ptr<const Policy>> policy = rules::LoadRuleSet(options.rules_dir);
   if (!policy.ok()) return policy.status();
 
   std::unique_ptr<VigilServer> server(new VigilServer());

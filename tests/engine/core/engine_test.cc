@@ -1,0 +1,233 @@
+// The engine's own mechanics — what it reserves, which time it uses, how it keeps idempotency —
+// checked against a fake policy that decides what it is told and records what it was shown.
+
+#include "engine/core/engine.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace vigil {
+namespace {
+
+constexpr int64_t kMinute = 60 * 1000;
+constexpr int64_t kHour = 60 * kMinute;
+constexpr int64_t kEightHours = 8 * kHour;
+// 2026-11-27 00:00 in UTC+8.
+constexpr int64_t kLocalMidnight = 1'795'708'800'000;
+
+// Decides `decision` for every call and keeps a copy of the facts it last saw. Single-threaded
+// tests only, apart from the concurrency test, which does not read what it records.
+class FakePolicy final : public Policy {
+ public:
+  FakePolicy() : calendar_(kEightHours) {
+    windows_ = {{WindowMetric::kApprovals, WindowShape{kHour, 12}},
+                {WindowMetric::kAttempts, WindowShape{kHour, 12}}};
+    reason_ = Reason{"FAKE", "fake.rule", "the fake said so"};
+  }
+
+  absl::string_view version() const override { return "fake-1"; }
+  const LocalCalendar& calendar() const override { return calendar_; }
+  absl::Span<const WindowSpec> windows() const override { return windows_; }
+  int64_t dormant_after_ms() const override { return 90 * 24 * kHour; }
+  UserSegment Segment(std::optional<int> age) const override {
+    return UserSegment{age.value_or(0) >= 60, 100000, 200000};
+  }
+  absl::Status CheckGrant(const GrantMandateRequest&, const UserSegment&,
+                          const UserProfile*) const override {
+    return absl::OkStatus();
+  }
+  absl::Status CheckProfile(const UserProfile&, const UserSegment&) const override {
+    return absl::OkStatus();
+  }
+  Verdict Evaluate(const Facts& facts) const override {
+    seen_now_ms = facts.now_ms;
+    seen_mandate = facts.mandate;
+    seen_day_used = facts.user_day_used_minor;
+    seen_windows.assign(facts.windows.begin(), facts.windows.end());
+    Verdict verdict;
+    verdict.decision = decide.load();
+    if (verdict.decision != Decision::kApprove) {
+      verdict.hits.push_back(RuleHit{verdict.decision, &reason_});
+    }
+    return verdict;
+  }
+
+  std::atomic<Decision> decide{Decision::kApprove};
+  mutable int64_t seen_now_ms = 0;
+  mutable MandateFacts seen_mandate;
+  mutable int64_t seen_day_used = 0;
+  mutable std::vector<WindowReading> seen_windows;
+
+ private:
+  LocalCalendar calendar_;
+  std::vector<WindowSpec> windows_;
+  Reason reason_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  explicit EngineTest(bool trust_client_time = false)
+      : policy_(std::make_shared<FakePolicy>()),
+        engine_(policy_, &clock_, EngineOptions{trust_client_time, 7}) {}
+
+  void SetUp() override {
+    GrantMandateRequest grant;
+    grant.user_id = "u";
+    grant.merchant_id = "shop";
+    grant.consent.explicit_opt_in = true;
+    grant.consent.terms_version = "t";
+    absl::StatusOr<Mandate> mandate = engine_.GrantMandate(grant);
+    ASSERT_TRUE(mandate.ok()) << mandate.status();
+    mandate_id_ = mandate->mandate_id;
+  }
+
+  static AuthorizeRequest Charge(const std::string& txn, int64_t amount_minor,
+                                 const std::string& user = "u") {
+    AuthorizeRequest request;
+    request.transaction_id = txn;
+    request.user_id = user;
+    request.merchant_id = "shop";
+    request.amount_minor = amount_minor;
+    request.currency = "CNY";
+    return request;
+  }
+
+  FakeClock clock_{kLocalMidnight + 10 * kHour};
+  std::shared_ptr<FakePolicy> policy_;
+  Engine engine_;
+  std::string mandate_id_;
+};
+
+TEST_F(EngineTest, ApprovalReservesInEveryWindowAndCalendarPeriod) {
+  ASSERT_TRUE(engine_.Authorize(Charge("a", 100)).ok());
+  ASSERT_TRUE(engine_.Authorize(Charge("b", 250)).ok());
+  ASSERT_TRUE(engine_.Authorize(Charge("c", 1)).ok());
+  // The third call saw the first two.
+  ASSERT_EQ(policy_->seen_windows.size(), 2u);
+  EXPECT_EQ(policy_->seen_windows[0].count, 2);
+  EXPECT_EQ(policy_->seen_windows[0].sum_minor, 350);
+  EXPECT_EQ(policy_->seen_windows[1].count, 2);
+  EXPECT_EQ(policy_->seen_day_used, 350);
+  EXPECT_EQ(policy_->seen_mandate.day_used_minor, 350);
+  EXPECT_EQ(policy_->seen_mandate.month_used_minor, 350);
+  EXPECT_EQ(policy_->seen_mandate.match, MandateMatch::kFound);
+}
+
+TEST_F(EngineTest, OtherDecisionsCountOnlyAsAttempts) {
+  policy_->decide = Decision::kChallenge;
+  absl::StatusOr<AuthorizeResponse> challenged = engine_.Authorize(Charge("a", 100));
+  ASSERT_TRUE(challenged.ok());
+  EXPECT_EQ(challenged->decision, Decision::kChallenge);
+  ASSERT_EQ(challenged->reasons.size(), 1u);
+  EXPECT_EQ(challenged->reasons[0].code, "FAKE");
+  ASSERT_TRUE(engine_.Authorize(Charge("b", 100)).ok());
+  EXPECT_EQ(policy_->seen_windows[0].count, 0);
+  EXPECT_EQ(policy_->seen_windows[1].count, 1);
+  EXPECT_EQ(policy_->seen_day_used, 0);
+}
+
+TEST_F(EngineTest, NoRuleCanApproveWithoutAnActiveMandate) {
+  absl::StatusOr<AuthorizeResponse> stranger = engine_.Authorize(Charge("a", 100, "stranger"));
+  ASSERT_TRUE(stranger.ok());
+  EXPECT_EQ(stranger->decision, Decision::kChallenge);
+  ASSERT_EQ(stranger->reasons.size(), 1u);
+  EXPECT_EQ(stranger->reasons[0].code, "NO_ACTIVE_MANDATE");
+
+  ASSERT_TRUE(engine_.PauseMandate(mandate_id_, "u").ok());
+  absl::StatusOr<AuthorizeResponse> paused = engine_.Authorize(Charge("b", 100));
+  ASSERT_TRUE(paused.ok());
+  EXPECT_EQ(paused->decision, Decision::kChallenge);
+  ASSERT_TRUE(engine_.Authorize(Charge("c", 100)).ok());
+  EXPECT_EQ(policy_->seen_day_used, 0) << "nothing was reserved";
+}
+
+TEST_F(EngineTest, DailyUsageResetsAtLocalMidnight) {
+  clock_.SetMs(kLocalMidnight + 24 * kHour - kMinute);  // 23:59 local
+  ASSERT_TRUE(engine_.Authorize(Charge("late", 500)).ok());
+  ASSERT_TRUE(engine_.Authorize(Charge("later", 1)).ok());
+  EXPECT_EQ(policy_->seen_day_used, 500);
+  clock_.AdvanceMs(2 * kMinute);  // 00:01 the next day
+  ASSERT_TRUE(engine_.Authorize(Charge("next-day", 1)).ok());
+  EXPECT_EQ(policy_->seen_day_used, 0);
+  EXPECT_EQ(policy_->seen_windows[0].count, 2) << "velocity windows do not reset at midnight";
+}
+
+TEST_F(EngineTest, ClientTimeIsIgnoredUnlessTrusted) {
+  AuthorizeRequest request = Charge("a", 100);
+  request.event_time_ms = clock_.NowMs() + 5 * kHour;
+  ASSERT_TRUE(engine_.Authorize(request).ok());
+  EXPECT_EQ(policy_->seen_now_ms, clock_.NowMs());
+}
+
+class TrustingEngineTest : public EngineTest {
+ protected:
+  TrustingEngineTest() : EngineTest(/*trust_client_time=*/true) {}
+};
+
+TEST_F(TrustingEngineTest, ClientTimeIsUsedWhenTrusted) {
+  AuthorizeRequest request = Charge("a", 100);
+  request.event_time_ms = clock_.NowMs() + 5 * kHour;
+  ASSERT_TRUE(engine_.Authorize(request).ok());
+  EXPECT_EQ(policy_->seen_now_ms, request.event_time_ms);
+}
+
+TEST_F(EngineTest, FailedOutcomeReleasesEverythingTheApprovalReserved) {
+  ASSERT_TRUE(engine_.Authorize(Charge("a", 100)).ok());
+  ASSERT_TRUE(engine_.Authorize(Charge("b", 40)).ok());
+  ASSERT_TRUE(engine_.ReportOutcome("a", Outcome::kFailed).ok());
+  ASSERT_TRUE(engine_.Authorize(Charge("c", 1)).ok());
+  EXPECT_EQ(policy_->seen_windows[0].count, 1);
+  EXPECT_EQ(policy_->seen_windows[0].sum_minor, 40);
+  EXPECT_EQ(policy_->seen_windows[1].count, 2) << "the attempt itself still happened";
+  EXPECT_EQ(policy_->seen_day_used, 40);
+  EXPECT_EQ(policy_->seen_mandate.day_used_minor, 40);
+  EXPECT_EQ(policy_->seen_mandate.month_used_minor, 40);
+}
+
+TEST_F(EngineTest, StrongAuthPassedMarksTheMandateUsed) {
+  policy_->decide = Decision::kChallenge;
+  ASSERT_TRUE(engine_.Authorize(Charge("a", 100)).ok());
+  clock_.AdvanceMs(kHour);
+  ASSERT_TRUE(engine_.ReportOutcome("a", Outcome::kStrongAuthPassed).ok());
+  absl::StatusOr<Mandate> mandate = engine_.GetMandate(mandate_id_);
+  ASSERT_TRUE(mandate.ok());
+  EXPECT_EQ(mandate->last_used_at_ms, clock_.NowMs());
+}
+
+TEST_F(EngineTest, DecisionsCarryUniqueIdsAndThePolicyVersion) {
+  absl::flat_hash_set<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    absl::StatusOr<AuthorizeResponse> response = engine_.Authorize(Charge(absl::StrCat(i), 1));
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->rules_version, "fake-1");
+    ids.insert(response->decision_id);
+  }
+  EXPECT_EQ(ids.size(), 100u);
+}
+
+TEST_F(EngineTest, ATransactionIdRacedByTwoUsersIsDecidedOnce) {
+  constexpr int kThreads = 8;
+  std::atomic<int> decided{0};
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      absl::StatusOr<AuthorizeResponse> response =
+          engine_.Authorize(Charge("shared", 100, absl::StrCat("user-", t % 2)));
+      if (response.ok()) decided.fetch_add(1);
+      if (response.status().code() == absl::StatusCode::kAlreadyExists) conflicts.fetch_add(1);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  // Whichever user claimed the id first gets the same answer every time; the other a conflict.
+  EXPECT_EQ(decided.load() + conflicts.load(), kThreads);
+  EXPECT_EQ(decided.load(), kThreads / 2);
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Runs README.md's worked example against a fresh vigild on a free port, checks what each
+# command prints and how it exits, then stops vigild with SIGTERM and checks it exits 0.
+#   readme_example_test.sh VIGILD VIGILCTL SOURCE_DIR
+set -uo pipefail
+vigild=$1
+vigilctl=$2
+source_dir=$3
+work=$(mktemp -d)
+trap 'kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$vigild" --listen "127.0.0.1:$port" --rules "$source_dir/rules" 2>"$work/vigild.log" &
+pid=$!
+
+failures=0
+checks=0
+ctl() { "$vigilctl" --server "127.0.0.1:$port" "$@"; }
+# expect EXIT_CODE PATTERN -- COMMAND...: runs vigilctl, checks exit code and that the combined
+# output matches the extended regex PATTERN.
+expect() {
+  local want_rc=$1 pattern=$2
+  shift 3
+  local out rc
+  out=$(ctl "$@" 2>&1)
+  rc=$?
+  checks=$((checks + 1))
+  if [ "$rc" -ne "$want_rc" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
+    echo "FAIL: vigilctl $*"
+    echo "  wanted exit $want_rc and /$pattern/, got exit $rc:"
+    sed 's/^/    /' <<<"$out"
+    failures=$((failures + 1))
+  fi
+}
+
+for _ in $(seq 50); do ctl health >/dev/null 2>&1 && break; sleep 0.1; done
+
+expect 0 '^SERVING$' -- health
+expect 1 'FAILED_PRECONDITION: consent.explicit_opt_in' -- grant --user alice --merchant coffee-42
+expect 0 '^mdt_[0-9a-f]+  ACTIVE  user alice  merchant coffee-42' -- \
+  grant --user alice --merchant coffee-42 --opt_in --terms 2026-01
+expect 0 '^APPROVE  transaction t-1  decision dec_' -- \
+  authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-1
+expect 0 '^CHALLENGE  transaction t-2  decision dec_' -- \
+  authorize --user alice --merchant coffee-42 --amount 1200 --txn t-2
+expect 0 '^  PER_TXN_LIMIT \(limits.per_txn\): the amount is above' -- \
+  authorize --user alice --merchant coffee-42 --amount 1200 --txn t-2
+expect 0 '^APPROVE  transaction t-1  decision dec_' -- \
+  authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-1
+expect 0 '^revoked 1 mandate\(s\)' -- revoke-all --user alice --reason "lost phone"
+expect 0 'MANDATE_REVOKED \(mandate.required\)' -- \
+  authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-3
+expect 0 '^user grandpa  born 1950-05-01' -- profile put --user grandpa --birth_date 1950-05-01
+expect 1 'FAILED_PRECONDITION: user_id: the user is 60 or older' -- \
+  grant --user grandpa --merchant coffee-42 --opt_in --terms 2026-01
+# --json and errors for bad input.
+expect 0 '"code": "NO_MANDATE"' -- --json authorize --user bob --merchant coffee-42 --amount 1
+expect 1 'INVALID_ARGUMENT: currency' -- \
+  authorize --user alice --merchant coffee-42 --amount 1 --currency cny
+expect 2 'unknown command' -- frobnicate
+
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+checks=$((checks + 1))
+if [ "$rc" -ne 0 ] || ! grep -q "vigild: stopped" "$work/vigild.log"; then
+  echo "FAIL: vigild exited $rc on SIGTERM"; cat "$work/vigild.log"; failures=$((failures + 1))
+fi
+echo "readme example: $((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Vigil, and runs every test: once in a normal build, once under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+
+echo "== build (RelWithDebInfo) =="
+tools/build.sh build
+echo "== tests =="
+(cd build && ctest --output-on-failure -j "$(nproc)")
+
+echo "== build (ASan + UBSan) =="
+tools/build.sh build-asan -DVIGIL_SANITIZE=ON -DVIGIL_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug
+echo "== tests under ASan + UBSan =="
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j "$(nproc)")
