@@ -11,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "engine/server/dashed_flags.h"
 #include "engine/server/vigil_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address to serve gRPC on, HOST:PORT");
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Vigil risk engine: answers Authorize for password-free payments.\n"
       "usage: vigild [--listen HOST:PORT] [--rules DIR] [--data-dir DIR] [--trust-client-time]");
+  vigil::AcceptDashedFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
 
   // Signals are taken synchronously by one thread; block them before gRPC starts its threads so

@@ -10,7 +10,9 @@ work=$(mktemp -d)
 trap 'kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$vigild" --listen "127.0.0.1:$port" --rules "$source_dir/rules" 2>"$work/vigild.log" &
+# The flags as API.md spells them.
+"$vigild" --listen "127.0.0.1:$port" --rules "$source_dir/rules" --data-dir "$work/data" \
+  --trust-client-time 2>"$work/vigild.log" &
 pid=$!
 
 failures=0
@@ -38,7 +40,7 @@ for _ in $(seq 50); do ctl health >/dev/null 2>&1 && break; sleep 0.1; done
 expect 0 '^SERVING$' -- health
 expect 1 'FAILED_PRECONDITION: consent.explicit_opt_in' -- grant --user alice --merchant coffee-42
 expect 0 '^mdt_[0-9a-f]+  ACTIVE  user alice  merchant coffee-42' -- \
-  grant --user alice --merchant coffee-42 --opt_in --terms 2026-01
+  grant --user alice --merchant coffee-42 --opt-in --terms 2026-01
 expect 0 '^APPROVE  transaction t-1  decision dec_' -- \
   authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-1
 expect 0 '^CHALLENGE  transaction t-2  decision dec_' -- \
@@ -50,9 +52,13 @@ expect 0 '^APPROVE  transaction t-1  decision dec_' -- \
 expect 0 '^revoked 1 mandate\(s\)' -- revoke-all --user alice --reason "lost phone"
 expect 0 'MANDATE_REVOKED \(mandate.required\)' -- \
   authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-3
-expect 0 '^user grandpa  born 1950-05-01' -- profile put --user grandpa --birth_date 1950-05-01
+expect 0 '^user grandpa  born 1950-05-01' -- profile put --user grandpa --birth-date 1950-05-01
 expect 1 'FAILED_PRECONDITION: user_id: the user is 60 or older' -- \
-  grant --user grandpa --merchant coffee-42 --opt_in --terms 2026-01
+  grant --user grandpa --merchant coffee-42 --opt-in --terms 2026-01
+# --trust-client-time: the event time decides. 100 days after the grant the mandate is dormant.
+expect 0 '^mdt_' -- grant --user carol --merchant '*' --opt-in --terms 2026-01
+expect 0 'MANDATE_DORMANT' -- authorize --user carol --merchant corner-shop --amount 1 \
+  --event-time-ms $(( $(date +%s%3N) + 100 * 86400000 ))
 # --json and errors for bad input.
 expect 0 '"code": "NO_MANDATE"' -- --json authorize --user bob --merchant coffee-42 --amount 1
 expect 1 'INVALID_ARGUMENT: currency' -- \

@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "engine/core/money.h"
+#include "engine/server/dashed_flags.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
@@ -71,22 +72,23 @@ using vigil::v1::Mandate;
 constexpr char kUsage[] = R"(vigilctl: a client for Vigil.
 
 usage: vigilctl [--server HOST:PORT] [--json] COMMAND [flags]
+(flags may be spelled with dashes or underscores: --opt-in or --opt_in)
 
 commands:
   health                                   is vigild serving?
   authorize --user U --merchant M --amount A [--txn ID] [--mandate ID] [--channel C]
-            [--mcc MCC] [--device D] [--funding F] [--event_time_ms T] [--attr k=v,...]
+            [--mcc MCC] [--device D] [--funding F] [--event-time-ms T] [--attr k=v,...]
   outcome   --txn ID --outcome O
-  grant     --user U --merchant M --opt_in --terms V [--per_txn A] [--daily A] [--monthly A]
-            [--expires_at_ms T] [--request_id R]
+  grant     --user U --merchant M --opt-in --terms V [--per-txn A] [--daily A] [--monthly A]
+            [--expires-at-ms T] [--request-id R]
   get       --mandate ID
-  list      --user U [--include_revoked]
+  list      --user U [--include-revoked]
   pause     --mandate ID --user U
   resume    --mandate ID --user U
   revoke    --mandate ID --user U [--reason R]
   revoke-all --user U [--reason R]
-  profile put --user U [--birth_date YYYY-MM-DD] [--risk_assessment] [--per_txn A] [--daily A]
-              [--notify_every]
+  profile put --user U [--birth-date YYYY-MM-DD] [--risk-assessment] [--per-txn A] [--daily A]
+              [--notify-every]
   profile get --user U
 )";
 
@@ -288,7 +290,7 @@ int Grant(Client& client) {
   request.set_request_id(absl::GetFlag(FLAGS_request_id));
   request.set_user_id(Require(FLAGS_user, "user"));
   request.set_merchant_id(Require(FLAGS_merchant, "merchant"));
-  request.set_per_txn_limit_minor(AmountFlag(FLAGS_per_txn, "per_txn", false));
+  request.set_per_txn_limit_minor(AmountFlag(FLAGS_per_txn, "per-txn", false));
   request.set_daily_limit_minor(AmountFlag(FLAGS_daily, "daily", false));
   request.set_monthly_limit_minor(AmountFlag(FLAGS_monthly, "monthly", false));
   request.set_expires_at_ms(absl::GetFlag(FLAGS_expires_at_ms));
@@ -374,7 +376,7 @@ int Profile(Client& client, absl::string_view action) {
     request.set_user_id(Require(FLAGS_user, "user"));
     request.set_birth_date(absl::GetFlag(FLAGS_birth_date));
     request.set_risk_assessment_completed(absl::GetFlag(FLAGS_risk_assessment));
-    request.set_per_txn_limit_minor(AmountFlag(FLAGS_per_txn, "per_txn", false));
+    request.set_per_txn_limit_minor(AmountFlag(FLAGS_per_txn, "per-txn", false));
     request.set_daily_limit_minor(AmountFlag(FLAGS_daily, "daily", false));
     request.set_notify_every_transaction(absl::GetFlag(FLAGS_notify_every));
     return client.Call<Users::Stub, UserProfile, UserProfile>(
@@ -393,6 +395,7 @@ int Profile(Client& client, absl::string_view action) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  vigil::AcceptDashedFlagNames(argc, argv);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) UsageError("a command is required");
   const absl::string_view command = args[1];
