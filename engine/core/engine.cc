@@ -6,6 +6,7 @@
 #include "absl/base/macros.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "engine/core/stable_hash.h"
 #include "engine/core/status_macros.h"
 #include "engine/core/validation.h"
 
@@ -55,6 +56,8 @@ Engine::Engine(std::shared_ptr<const Policy> policy, const Clock* clock, EngineO
 
 std::shared_ptr<const Policy> Engine::policy() const { return policy_.load(); }
 
+void Engine::SetPolicy(std::shared_ptr<const Policy> policy) { policy_.store(std::move(policy)); }
+
 int64_t Engine::EventTime(const AuthorizeRequest& request) const {
   if (options_.trust_client_time && request.event_time_ms > 0) return request.event_time_ms;
   return clock_->NowMs();
@@ -70,15 +73,17 @@ Engine::UserState* Engine::FindState(UserShard& shard, absl::string_view user_id
   return it == shard.map.end() ? nullptr : it->second.get();
 }
 
-Engine::UserState& Engine::StateOf(UserShard& shard, absl::string_view user_id,
-                                   const Policy& policy) {
+Engine::UserState& Engine::StateOf(UserShard& shard, absl::string_view user_id) {
   std::unique_ptr<UserState>& slot = shard.map[user_id];
-  if (slot == nullptr) {
-    slot = std::make_unique<UserState>();
-    slot->windows.reserve(policy.windows().size());
-    for (const WindowSpec& spec : policy.windows()) slot->windows.emplace_back(spec.shape);
-  }
+  if (slot == nullptr) slot = std::make_unique<UserState>();
   return *slot;
+}
+
+Engine::SubjectShard* Engine::ShardIfRead(Sharded<SubjectWindows>& table,
+                                          const WindowLayout& layout, Subject subject,
+                                          absl::string_view id) {
+  if (id.empty() || layout.of(subject).empty()) return nullptr;
+  return &table.ShardFor(id);
 }
 
 UserSegment Engine::SegmentOf(const UserState& state, const Policy& policy, int64_t now_ms) const {
@@ -178,15 +183,39 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
     record.currency = request.currency;
   }
 
-  UserState& state = StateOf(shard, request.user_id, *policy);
-  const absl::Span<const WindowSpec> specs = policy->windows();
-  ABSL_ASSERT(state.windows.size() == specs.size());
-  absl::InlinedVector<WindowReading, 8> readings;
-  readings.reserve(specs.size());
-  for (const VelocityWindow& window : state.windows) readings.push_back(window.Read(now_ms));
-
+  UserState& state = StateOf(shard, request.user_id);
   MandateMatch match = MandateMatch::kNone;
   MandateState* mandate = ResolveMandate(state, request, now_ms, match);
+
+  // Every subject the policy reads windows of, locked in the documented order for the whole
+  // decision, so that checking and recording are one step for each of them.
+  const WindowLayout& layout = policy->layout();
+  SubjectShard* device_shard = ShardIfRead(devices_, layout, Subject::kDevice, request.device_id);
+  SubjectShard* merchant_shard =
+      ShardIfRead(merchants_, layout, Subject::kMerchant, request.merchant_id);
+  std::optional<absl::MutexLock> device_lock;
+  std::optional<absl::MutexLock> merchant_lock;
+  SubjectWindows* device = nullptr;
+  SubjectWindows* merchant = nullptr;
+  if (device_shard != nullptr) {
+    device_lock.emplace(&device_shard->mu);
+    device = &device_shard->map[request.device_id];
+  }
+  if (merchant_shard != nullptr) {
+    merchant_lock.emplace(&merchant_shard->mu);
+    merchant = &merchant_shard->map[request.merchant_id];
+  }
+  absl::InlinedVector<WindowReading, 16> readings(layout.specs().size());
+  auto read = [&](SubjectWindows* windows, Subject subject) {
+    if (windows == nullptr) return;
+    windows->Conform(layout, subject);
+    windows->Read(layout, subject, now_ms, absl::MakeSpan(readings));
+  };
+  read(&state.windows, Subject::kUser);
+  read(device, Subject::kDevice);
+  read(merchant, Subject::kMerchant);
+  read(mandate != nullptr ? &mandate->windows : nullptr, Subject::kMandate);
+
   const LocalCalendar& calendar = policy->calendar();
   const int64_t day = calendar.DayNumber(now_ms);
   const int64_t month = calendar.MonthNumber(now_ms);
@@ -195,7 +224,8 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   facts.request = &request;
   facts.now_ms = now_ms;
   facts.profile = state.profile.has_value() ? &*state.profile : nullptr;
-  facts.segment = SegmentOf(state, *policy, now_ms);
+  if (state.birth_date.has_value()) facts.age = AgeOn(*state.birth_date, calendar.DayOf(now_ms));
+  facts.segment = policy->Segment(facts.age);
   facts.user_day_used_minor = state.day.AmountIn(day);
   facts.mandate.match = match;
   if (mandate != nullptr) {
@@ -206,11 +236,14 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
     facts.mandate.daily_limit_minor = m.daily_limit_minor;
     facts.mandate.monthly_limit_minor = m.monthly_limit_minor;
     facts.mandate.idle_ms = IdleMs(m, now_ms);
+    facts.mandate.dormant = facts.mandate.idle_ms >= policy->dormant_after_ms();
     facts.mandate.day_used_minor = mandate->day.AmountIn(day);
     facts.mandate.month_used_minor = mandate->month.AmountIn(month);
   }
   facts.windows = readings;
   facts.strong_auth_failures = state.strong_auth_failures;
+  facts.approvals_since_strong_auth = state.approvals_since_strong_auth;
+  facts.attempts_since_strong_auth = state.attempts_since_strong_auth;
 
   Verdict verdict = policy->Evaluate(facts);
   // API.md: with no active mandate the decision is never APPROVE, whatever a rule file says.
@@ -222,12 +255,14 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   }
   const bool approved = verdict.decision == Decision::kApprove;
 
-  for (size_t i = 0; i < specs.size(); ++i) {
-    if (specs[i].metric == WindowMetric::kAttempts || approved) {
-      state.windows[i].Add(now_ms, request.amount_minor);
-    }
+  const uint64_t merchant_hash = StableHash(request.merchant_id);
+  for (SubjectWindows* windows :
+       {&state.windows, device, merchant, mandate != nullptr ? &mandate->windows : nullptr}) {
+    if (windows != nullptr) windows->Record(now_ms, request.amount_minor, merchant_hash, approved);
   }
+  state.attempts_since_strong_auth += 1;
   if (approved) {
+    state.approvals_since_strong_auth += 1;
     state.day.Add(day, request.amount_minor);
     mandate->day.Add(day, request.amount_minor);
     mandate->month.Add(month, request.amount_minor);
@@ -239,6 +274,8 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   response.notify_user = verdict.notify_user;
   response.reasons.reserve(verdict.hits.size());
   for (const RuleHit& hit : verdict.hits) response.reasons.push_back(*hit.reason);
+  response.shadow_reasons.reserve(verdict.shadow_hits.size());
+  for (const RuleHit& hit : verdict.shadow_hits) response.shadow_reasons.push_back(*hit.reason);
   response.decision_id = MintId("dec_");
   response.rules_version = std::string(policy->version());
 
@@ -246,6 +283,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   TransactionRecord& record = txn_shard.map.find(request.transaction_id)->second;
   record.pending = false;
   record.mandate_id = mandate != nullptr ? mandate->mandate.mandate_id : std::string();
+  record.device_id = request.device_id;
   record.time_ms = now_ms;
   record.approved = approved;
   record.response = response;
@@ -253,12 +291,8 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
 }
 
 void Engine::Release(UserState& state, const TransactionRecord& record, const Policy& policy) {
-  const absl::Span<const WindowSpec> specs = policy.windows();
-  for (size_t i = 0; i < specs.size() && i < state.windows.size(); ++i) {
-    if (specs[i].metric == WindowMetric::kApprovals) {
-      state.windows[i].Remove(record.time_ms, record.amount_minor);
-    }
-  }
+  state.windows.Release(record.time_ms, record.amount_minor);
+  state.approvals_since_strong_auth = std::max<int64_t>(0, state.approvals_since_strong_auth - 1);
   const LocalCalendar& calendar = policy.calendar();
   const int64_t day = calendar.DayNumber(record.time_ms);
   state.day.Remove(day, record.amount_minor);
@@ -266,6 +300,16 @@ void Engine::Release(UserState& state, const TransactionRecord& record, const Po
     if (mandate.mandate.mandate_id != record.mandate_id) continue;
     mandate.day.Remove(day, record.amount_minor);
     mandate.month.Remove(calendar.MonthNumber(record.time_ms), record.amount_minor);
+    mandate.windows.Release(record.time_ms, record.amount_minor);
+  }
+  // Same lock order as Authorize: the caller holds the user's shard.
+  for (auto [table, id] : {std::pair{&devices_, absl::string_view(record.device_id)},
+                           std::pair{&merchants_, absl::string_view(record.merchant_id)}}) {
+    if (id.empty()) continue;
+    SubjectShard& shard = table->ShardFor(id);
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.map.find(id);
+    if (it != shard.map.end()) it->second.Release(record.time_ms, record.amount_minor);
   }
 }
 
@@ -285,25 +329,32 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = clock_->NowMs();
 
+  // Holding the user's lock, nobody else changes this record; work on a copy so that the
+  // transaction shard is not held while Release() takes device and merchant locks (they come
+  // before it in the lock order).
   UserShard& shard = users_.ShardFor(user_id);
   absl::MutexLock user_lock(&shard.mu);
-  absl::MutexLock txn_lock(&txn_shard.mu);
-  TransactionRecord& record = txn_shard.map.find(transaction_id)->second;
+  TransactionRecord record;
+  {
+    absl::MutexLock lock(&txn_shard.mu);
+    record = txn_shard.map.find(transaction_id)->second;
+  }
   UserState* state = FindState(shard, user_id);
   if (state == nullptr) return absl::InternalError("transaction without user state");
 
+  bool release = false;
   switch (outcome) {
     case Outcome::kCompleted:
       break;
     case Outcome::kFailed:
     case Outcome::kReversed:
-      if (record.approved && !record.released) {
-        Release(*state, record, *policy);
-        record.released = true;
-      }
+      release = record.approved && !record.released;
+      if (release) Release(*state, record, *policy);
       break;
     case Outcome::kStrongAuthPassed:
       state->strong_auth_failures = 0;
+      state->approvals_since_strong_auth = 0;
+      state->attempts_since_strong_auth = 0;
       for (MandateState& mandate : state->mandates) {
         if (mandate.mandate.mandate_id == record.mandate_id) {
           mandate.mandate.last_used_at_ms = std::max(mandate.mandate.last_used_at_ms, now_ms);
@@ -314,7 +365,10 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
       if (record.outcome != Outcome::kStrongAuthFailed) state->strong_auth_failures += 1;
       break;
   }
-  record.outcome = outcome;
+  absl::MutexLock lock(&txn_shard.mu);
+  TransactionRecord& stored = txn_shard.map.find(transaction_id)->second;
+  stored.released = stored.released || release;
+  stored.outcome = outcome;
   return absl::OkStatus();
 }
 
@@ -357,7 +411,7 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
     }
   }
 
-  UserState& state = StateOf(shard, request.user_id, *policy);
+  UserState& state = StateOf(shard, request.user_id);
   VIGIL_RETURN_IF_ERROR(policy->CheckGrant(request, SegmentOf(state, *policy, now_ms),
                                            state.profile ? &*state.profile : nullptr));
 
@@ -389,7 +443,7 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
     absl::MutexLock lock(&owner_shard.mu);
     owner_shard.map.emplace(mandate.mandate_id, mandate.user_id);
   }
-  state.mandates.push_back(MandateState{mandate, {}, {}});
+  state.mandates.push_back(MandateState{mandate, {}, {}, {}});
   return View(mandate, *policy, now_ms);
 }
 
@@ -538,7 +592,7 @@ absl::StatusOr<UserProfile> Engine::PutUserProfile(const UserProfile& profile) {
 
   UserShard& shard = users_.ShardFor(profile.user_id);
   absl::MutexLock lock(&shard.mu);
-  UserState& state = StateOf(shard, profile.user_id, *policy);
+  UserState& state = StateOf(shard, profile.user_id);
   state.profile = profile;
   state.birth_date = birth_date;
   return profile;

@@ -33,6 +33,7 @@
 #include "engine/core/period_usage.h"
 #include "engine/core/policy.h"
 #include "engine/core/sharded.h"
+#include "engine/core/subject_windows.h"
 #include "engine/core/types.h"
 #include "engine/core/velocity_window.h"
 
@@ -92,21 +93,29 @@ class Engine {
 
   // The policy deciding calls that start now.
   std::shared_ptr<const Policy> policy() const;
+  // Makes `policy` decide every call that starts from now on; calls in flight finish on the
+  // policy they started with. Velocity windows that both policies read keep their counts;
+  // windows only the new one reads start empty. REQUIRES: policy != nullptr.
+  void SetPolicy(std::shared_ptr<const Policy> policy);
 
  private:
   struct MandateState {
     Mandate mandate;
     PeriodUsage day;
     PeriodUsage month;
+    SubjectWindows windows;
   };
 
   struct UserState {
     std::optional<UserProfile> profile;
     std::optional<absl::CivilDay> birth_date;
     std::vector<MandateState> mandates;
-    std::vector<VelocityWindow> windows;  // one per Policy::windows()
+    SubjectWindows windows;
     PeriodUsage day;
+    // Since the last STRONG_AUTH_PASSED.
     int64_t strong_auth_failures = 0;
+    int64_t approvals_since_strong_auth = 0;
+    int64_t attempts_since_strong_auth = 0;
   };
 
   struct TransactionRecord {
@@ -115,6 +124,7 @@ class Engine {
     std::string merchant_id;
     int64_t amount_minor = 0;
     std::string currency;
+    std::string device_id;
     std::string mandate_id;  // the mandate that was charged; empty if none
     int64_t time_ms = 0;
     bool approved = false;
@@ -129,11 +139,12 @@ class Engine {
   };
 
   using UserShard = Sharded<std::unique_ptr<UserState>>::Shard;
+  using SubjectShard = Sharded<SubjectWindows>::Shard;
 
   int64_t EventTime(const AuthorizeRequest& request) const;
   std::string MintId(absl::string_view prefix);
   // The user's state, created on first use. REQUIRES: shard.mu held.
-  UserState& StateOf(UserShard& shard, absl::string_view user_id, const Policy& policy)
+  static UserState& StateOf(UserShard& shard, absl::string_view user_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // The user's state, or nullptr. REQUIRES: shard.mu held.
   static UserState* FindState(UserShard& shard, absl::string_view user_id)
@@ -151,6 +162,10 @@ class Engine {
   std::optional<std::string> OwnerOf(absl::string_view mandate_id);
   Mandate View(const Mandate& mandate, const Policy& policy, int64_t now_ms) const;
   void Release(UserState& state, const TransactionRecord& record, const Policy& policy);
+  // The shard of a device's or merchant's windows, or nullptr when the policy reads none or the
+  // id is empty (a charge with no device id has no device windows).
+  SubjectShard* ShardIfRead(Sharded<SubjectWindows>& table, const WindowLayout& layout,
+                            Subject subject, absl::string_view id);
 
   const Clock* const clock_;
   const EngineOptions options_;
@@ -159,7 +174,9 @@ class Engine {
   std::atomic<std::shared_ptr<const Policy>> policy_;
 
   Sharded<std::unique_ptr<UserState>> users_;
-  // Lock order: a user's shard, then any of the index shards below.
+  // Lock order: a user's shard, then a device's, then a merchant's, then any index shard below.
+  Sharded<SubjectWindows> devices_;
+  Sharded<SubjectWindows> merchants_;
   Sharded<TransactionRecord> transactions_;
   Sharded<std::string> mandate_owners_;  // mandate_id -> user_id
   Sharded<GrantRecord> grants_;          // request_id -> the grant it made

@@ -17,23 +17,11 @@
 #include "absl/time/civil_time.h"
 #include "absl/types/span.h"
 #include "engine/core/calendar.h"
+#include "engine/core/subject_windows.h"
 #include "engine/core/types.h"
 #include "engine/core/velocity_window.h"
 
 namespace vigil {
-
-// What a velocity window counts.
-enum class WindowMetric {
-  kApprovals,  // approved charges (count and amount); a FAILED/REVERSED outcome takes one back
-  kAttempts,   // every Authorize, whatever its decision
-};
-
-struct WindowSpec {
-  WindowMetric metric = WindowMetric::kApprovals;
-  WindowShape shape;
-
-  friend bool operator==(const WindowSpec&, const WindowSpec&) = default;
-};
 
 // How the charge's mandate was found.
 enum class MandateMatch {
@@ -51,7 +39,8 @@ struct MandateFacts {
   int64_t per_txn_limit_minor = 0;                // 0 = none of its own
   int64_t daily_limit_minor = 0;
   int64_t monthly_limit_minor = 0;
-  int64_t idle_ms = 0;  // since last use, or since grant if never used
+  int64_t idle_ms = 0;   // since last use, or since grant if never used
+  bool dormant = false;  // idle_ms >= Policy::dormant_after_ms()
   int64_t day_used_minor = 0;
   int64_t month_used_minor = 0;
 };
@@ -69,11 +58,15 @@ struct Facts {
   const AuthorizeRequest* request = nullptr;
   int64_t now_ms = 0;
   const UserProfile* profile = nullptr;  // nullptr: no profile, a standard adult
+  std::optional<int> age;                // on the decision date; none without a birth date
   UserSegment segment;
   int64_t user_day_used_minor = 0;  // approved today across all mandates
   MandateFacts mandate;
-  absl::Span<const WindowReading> windows;  // one per Policy::windows(), in that order
-  int64_t strong_auth_failures = 0;         // since the last STRONG_AUTH_PASSED
+  absl::Span<const WindowReading> windows;  // one per Policy::layout().specs(), in that order
+  // Since the last STRONG_AUTH_PASSED (or ever).
+  int64_t strong_auth_failures = 0;
+  int64_t approvals_since_strong_auth = 0;
+  int64_t attempts_since_strong_auth = 0;
 };
 
 // A rule that fired. Points into the policy, which outlives every call that uses it.
@@ -84,7 +77,8 @@ struct RuleHit {
 
 struct Verdict {
   Decision decision = Decision::kApprove;
-  absl::InlinedVector<RuleHit, 8> hits;
+  absl::InlinedVector<RuleHit, 8> hits;         // enforced rules that fired, in order
+  absl::InlinedVector<RuleHit, 4> shadow_hits;  // shadow rules that would have fired
   bool notify_user = false;
 };
 
@@ -96,8 +90,8 @@ class Policy {
   virtual absl::string_view version() const = 0;
   // The local calendar in which daily and monthly caps reset.
   virtual const LocalCalendar& calendar() const = 0;
-  // The velocity windows Evaluate() reads; the engine keeps exactly these for every user.
-  virtual absl::Span<const WindowSpec> windows() const = 0;
+  // The velocity windows Evaluate() reads; the engine keeps exactly these.
+  virtual const WindowLayout& layout() const = 0;
   // A mandate idle this long is shown as DORMANT.
   virtual int64_t dormant_after_ms() const = 0;
 

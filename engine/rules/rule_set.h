@@ -11,7 +11,8 @@
 
 namespace vigil::rules {
 
-// Loads the rule set in `rules_dir`. NOT_FOUND for a missing file, INVALID_ARGUMENT for one that
+// Compiles the rule set in `rules_dir` (see compiler.h). NOT_FOUND when `rules_dir/policy.yaml`,
+// the file with the settings, is missing; INVALID_ARGUMENT, listing every error, for a set that
 // does not compile, with "file:line:column: what was expected".
 absl::StatusOr<std::unique_ptr<const Policy>> LoadRuleSet(const std::string& rules_dir);
 

@@ -50,7 +50,7 @@ expect 0 '^  PER_TXN_LIMIT \(limits.per_txn\): the amount is above' -- \
 expect 0 '^APPROVE  transaction t-1  decision dec_' -- \
   authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-1
 expect 0 '^revoked 1 mandate\(s\)' -- revoke-all --user alice --reason "lost phone"
-expect 0 'MANDATE_REVOKED \(mandate.required\)' -- \
+expect 0 'MANDATE_REVOKED \(mandate.revoked\)' -- \
   authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-3
 expect 0 '^user grandpa  born 1950-05-01' -- profile put --user grandpa --birth-date 1950-05-01
 expect 1 'FAILED_PRECONDITION: user_id: the user is 60 or older' -- \

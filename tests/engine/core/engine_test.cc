@@ -24,15 +24,17 @@ constexpr int64_t kLocalMidnight = 1'795'708'800'000;
 // tests only, apart from the concurrency test, which does not read what it records.
 class FakePolicy final : public Policy {
  public:
-  FakePolicy() : calendar_(kEightHours) {
-    windows_ = {{WindowMetric::kApprovals, WindowShape{kHour, 12}},
-                {WindowMetric::kAttempts, WindowShape{kHour, 12}}};
+  FakePolicy()
+      : calendar_(kEightHours),
+        layout_({{Subject::kUser, WindowMetric::kApprovals, WindowShape{kHour, 12}},
+                 {Subject::kUser, WindowMetric::kAttempts, WindowShape{kHour, 12}}},
+                /*id=*/1) {
     reason_ = Reason{"FAKE", "fake.rule", "the fake said so"};
   }
 
   absl::string_view version() const override { return "fake-1"; }
   const LocalCalendar& calendar() const override { return calendar_; }
-  absl::Span<const WindowSpec> windows() const override { return windows_; }
+  const WindowLayout& layout() const override { return layout_; }
   int64_t dormant_after_ms() const override { return 90 * 24 * kHour; }
   UserSegment Segment(std::optional<int> age) const override {
     return UserSegment{age.value_or(0) >= 60, 100000, 200000};
@@ -65,7 +67,7 @@ class FakePolicy final : public Policy {
 
  private:
   LocalCalendar calendar_;
-  std::vector<WindowSpec> windows_;
+  WindowLayout layout_;
   Reason reason_;
 };
 

@@ -1,0 +1,31 @@
+#pragma once
+
+// RecentKeys answers "how many distinct keys (e.g. merchants) were seen in the last span" from
+// the last kCapacity events, so its memory is fixed. Counts saturate at kCapacity: a rule that
+// needs more distinct values than that in one window is better written as a count.
+//
+// Thread-compatible: the owner serialises access.
+
+#include <array>
+#include <cstdint>
+
+namespace vigil {
+
+class RecentKeys {
+ public:
+  static constexpr int kCapacity = 16;
+
+  void Add(int64_t time_ms, uint64_t key_hash);
+  // Distinct keys among the remembered events in (now - span_ms, now].
+  int64_t DistinctSince(int64_t now_ms, int64_t span_ms) const;
+
+ private:
+  struct Entry {
+    int64_t time_ms = INT64_MIN;
+    uint64_t key_hash = 0;
+  };
+  std::array<Entry, kCapacity> entries_{};
+  int next_ = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,92 @@
+#pragma once
+
+// CompiledRuleSet is a rule set ready to decide: the settings, the plan of every expression, the
+// rules in their documented order, and per-rule hit counters. It is the Policy the engine calls.
+//
+// Evaluation order (the precedence rules/README.md documents):
+//   1. Every enabled rule that does not read decision.*, in file order (files sorted by name),
+//      then in the order they are written. Enforced rules combine DECLINE > CHALLENGE > APPROVE;
+//      shadow rules only report.
+//   2. Every enabled rule that reads decision.*, in the same order, seeing the decision of the
+//      enforced rules of step 1.
+//   3. settings.notify_user, seeing the final decision; any fired rule with `notify: true`
+//      also notifies.
+//
+// Immutable except for its hit counters, which are atomic; thread-safe. Evaluate() allocates
+// nothing once a thread has evaluated this rule set (its cache lives in thread-local storage).
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/policy.h"
+#include "engine/rules/planner.h"
+
+namespace vigil::rules {
+
+enum class RuleMode { kEnforce, kShadow };
+
+struct CompiledRule {
+  std::string id;
+  Decision action = Decision::kChallenge;
+  RuleMode mode = RuleMode::kEnforce;
+  bool notify = false;
+  bool reads_decision = false;
+  int32_t root = -1;  // the plan node of `when && !(exceptions)`
+  Reason reason;
+};
+
+struct RuleSetSettings {
+  std::string currency;
+  int64_t utc_offset_ms = 0;
+  int elderly_age = 60;
+  bool elderly_requires_risk_assessment = true;
+  int64_t dormant_after_ms = 0;
+  int64_t standard_per_txn_cap_minor = 0;
+  int64_t standard_daily_cap_minor = 0;
+  int64_t elderly_per_txn_cap_minor = 0;
+  int64_t elderly_daily_cap_minor = 0;
+};
+
+struct RuleStats {
+  std::string id;
+  RuleMode mode;
+  uint64_t hits;
+};
+
+class CompiledRuleSet final : public Policy {
+ public:
+  // `rules` are the enabled rules in evaluation order; `notify_root` is a plan node.
+  CompiledRuleSet(RuleSetSettings settings, Plan plan, std::vector<CompiledRule> rules,
+                  int32_t notify_root, std::vector<WindowSpec> windows, std::string version);
+
+  absl::string_view version() const override { return version_; }
+  const LocalCalendar& calendar() const override { return calendar_; }
+  const WindowLayout& layout() const override { return layout_; }
+  int64_t dormant_after_ms() const override { return settings_.dormant_after_ms; }
+  UserSegment Segment(std::optional<int> age) const override;
+  absl::Status CheckGrant(const GrantMandateRequest& request, const UserSegment& segment,
+                          const UserProfile* profile) const override;
+  absl::Status CheckProfile(const UserProfile& profile, const UserSegment& segment) const override;
+  Verdict Evaluate(const Facts& facts) const override;
+
+  const RuleSetSettings& settings() const { return settings_; }
+  const std::vector<CompiledRule>& rules() const { return rules_; }
+  const Plan& plan() const { return plan_; }
+  // How often each rule fired (enforced) or would have (shadow) since this set was loaded.
+  std::vector<RuleStats> Stats() const;
+
+ private:
+  RuleSetSettings settings_;
+  Plan plan_;
+  std::vector<CompiledRule> rules_;
+  int32_t notify_root_;
+  WindowLayout layout_;
+  std::string version_;
+  LocalCalendar calendar_;
+  std::unique_ptr<std::atomic<uint64_t>[]> hits_;
+};
+
+}  // namespace vigil::rules
