@@ -245,9 +245,8 @@ std::unique_ptr<CheckedExpr> Checker::Name(const Ast& ast) {
       file_ = file;
       --macro_depth_;
       macro.checking = false;
-      if (macro.checked == nullptr) {
-        return Error(ast.pos, absl::StrCat("macro \"", name, "\" has errors"));
-      }
+      // Its body's errors are already reported.
+      if (macro.checked == nullptr) return nullptr;
     }
     return macro.checked->Clone();
   }
