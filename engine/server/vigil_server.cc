@@ -1,9 +1,16 @@
 #include "engine/server/vigil_server.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/core/stable_hash.h"
 #include "engine/rules/rule_set.h"
 #include "engine/server/system_clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -43,14 +50,75 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
+  server->rules_dir_ = options.rules_dir;
+  if (options.rules_poll_interval > absl::ZeroDuration()) {
+    server->watcher_ =
+        std::thread(&VigilServer::WatchRules, server.get(), options.rules_poll_interval);
+  }
   return server;
 }
 
-VigilServer::~VigilServer() { Shutdown(absl::ZeroDuration()); }
+VigilServer::~VigilServer() {
+  Shutdown(absl::ZeroDuration());
+  if (watcher_.joinable()) watcher_.join();
+}
+
+absl::Status VigilServer::ReloadRules() {
+  absl::MutexLock lock(&reload_mu_);
+  absl::StatusOr<std::unique_ptr<const Policy>> policy = rules::LoadRuleSet(rules_dir_);
+  if (!policy.ok()) {
+    ++reload_counts_.failed;
+    std::fprintf(stderr, "vigild: rules in %s NOT reloaded; still serving %s:\n%s\n",
+                 rules_dir_.c_str(), rules_version().c_str(),
+                 std::string(policy.status().message()).c_str());
+    return policy.status();
+  }
+  engine_->SetPolicy(*std::move(policy));
+  ++reload_counts_.succeeded;
+  std::fprintf(stderr, "vigild: rules reloaded from %s, version %s\n", rules_dir_.c_str(),
+               rules_version().c_str());
+  return absl::OkStatus();
+}
+
+VigilServer::ReloadCounts VigilServer::reload_counts() const {
+  absl::MutexLock lock(&reload_mu_);
+  return reload_counts_;
+}
+
+void VigilServer::WatchRules(absl::Duration interval) {
+  // Content, not modification times: an edit within the same second still counts.
+  auto fingerprint = [this] {
+    std::string content;
+    std::error_code error;
+    std::vector<std::filesystem::path> paths;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(rules_dir_, error)) {
+      // Rule tests (rules/tests/) are not part of the rule set.
+      if (entry.is_regular_file() && entry.path().parent_path().filename() != "tests") {
+        paths.push_back(entry.path());
+      }
+    }
+    std::sort(paths.begin(), paths.end());
+    for (const auto& path : paths) {
+      std::ifstream file(path, std::ios::binary);
+      std::ostringstream text;
+      text << file.rdbuf();
+      absl::StrAppend(&content, path.string(), "\n", text.str());
+    }
+    return StableHash(content);
+  };
+  uint64_t seen = fingerprint();
+  while (!stopping_.WaitForNotificationWithTimeout(interval)) {
+    const uint64_t now = fingerprint();
+    if (now == seen) continue;
+    seen = now;
+    (void)ReloadRules();
+  }
+}
 
 std::string VigilServer::rules_version() const { return std::string(engine_->policy()->version()); }
 
 void VigilServer::Shutdown(absl::Duration grace) {
+  if (!stopping_.HasBeenNotified()) stopping_.Notify();
   if (server_ == nullptr) return;
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

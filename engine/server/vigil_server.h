@@ -10,10 +10,14 @@
 //
 // Thread-safe.
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "engine/core/clock.h"
 #include "engine/core/engine.h"
@@ -29,6 +33,9 @@ struct ServerOptions {
   std::string rules_dir = "rules";
   std::string data_dir;  // accepted; state is held in memory until the durable store lands
   bool trust_client_time = false;
+  // How often to look for changed rule files and reload them; zero turns watching off (SIGHUP
+  // in vigild, or ReloadRules(), still reloads).
+  absl::Duration rules_poll_interval = absl::Seconds(1);
   // The clock the engine reads; nullptr means the wall clock. Must outlive the server.
   const Clock* clock = nullptr;
 };
@@ -39,6 +46,18 @@ class VigilServer {
   // UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<VigilServer>> Start(const ServerOptions& options);
   ~VigilServer();
+
+  // Recompiles the rules directory and, if it compiles, makes it decide every call that starts
+  // from now on (calls in flight finish on the old rule set). If it does not compile, nothing
+  // changes, the old rule set keeps serving, and the errors are returned (INVALID_ARGUMENT or
+  // NOT_FOUND). Thread-safe; reloads are serialised.
+  absl::Status ReloadRules();
+
+  struct ReloadCounts {
+    uint64_t succeeded = 0;
+    uint64_t failed = 0;
+  };
+  ReloadCounts reload_counts() const;
 
   // The port actually bound.
   int port() const { return port_; }
@@ -53,6 +72,8 @@ class VigilServer {
 
  private:
   VigilServer() = default;
+  // Reloads when the content of the rule files changes, until shutdown.
+  void WatchRules(absl::Duration interval);
 
   std::unique_ptr<Clock> own_clock_;
   std::unique_ptr<Engine> engine_;
@@ -61,6 +82,12 @@ class VigilServer {
   std::unique_ptr<UsersService> users_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::string rules_dir_;
+
+  mutable absl::Mutex reload_mu_;
+  ReloadCounts reload_counts_ ABSL_GUARDED_BY(reload_mu_);
+  absl::Notification stopping_;
+  std::thread watcher_;
 };
 
 }  // namespace vigil::server

@@ -21,6 +21,8 @@ ABSL_FLAG(std::string, data_dir, "",
           "lands)");
 ABSL_FLAG(bool, trust_client_time, false,
           "take each Authorize's event_time_ms as its time (replays and tests only)");
+ABSL_FLAG(int, rules_poll_ms, 1000,
+          "how often to look for changed rule files and reload them; 0 = only on SIGHUP");
 ABSL_FLAG(int, shutdown_grace_s, 10,
           "on SIGTERM, seconds to let calls in flight finish before cancelling them");
 
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   vigil::server::ServerOptions options;
@@ -44,6 +47,7 @@ int main(int argc, char** argv) {
   options.rules_dir = absl::GetFlag(FLAGS_rules);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.trust_client_time = absl::GetFlag(FLAGS_trust_client_time);
+  options.rules_poll_interval = absl::Milliseconds(absl::GetFlag(FLAGS_rules_poll_ms));
   absl::StatusOr<std::unique_ptr<vigil::server::VigilServer>> server =
       vigil::server::VigilServer::Start(options);
   if (!server.ok()) {
@@ -58,7 +62,11 @@ int main(int argc, char** argv) {
 
   std::thread signal_waiter([&] {
     int signal = 0;
-    sigwait(&signals, &signal);
+    // SIGHUP reloads the rules (a rule set that fails to compile changes nothing).
+    while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+      std::fprintf(stderr, "vigild: SIGHUP received, reloading rules\n");
+      (void)(*server)->ReloadRules();
+    }
     std::fprintf(stderr, "vigild: %s received, finishing calls in flight\n",
                  signal == SIGTERM ? "SIGTERM" : "SIGINT");
     (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));

@@ -65,6 +65,14 @@ expect 1 'INVALID_ARGUMENT: currency' -- \
   authorize --user alice --merchant coffee-42 --amount 1 --currency cny
 expect 2 'unknown command' -- frobnicate
 
+# SIGHUP reloads the rules.
+kill -HUP "$pid"
+checks=$((checks + 1))
+for _ in $(seq 50); do grep -q "rules reloaded" "$work/vigild.log" && break; sleep 0.1; done
+if ! grep -q "rules reloaded" "$work/vigild.log"; then
+  echo "FAIL: SIGHUP did not reload the rules"; cat "$work/vigild.log"; failures=$((failures + 1))
+fi
+
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
