@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds Vigil, and runs every test: once in a normal build, once under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# AddressSanitizer and UndefinedBehaviorSanitizer; then fuzzes the rule compiler for 60 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -15,3 +15,6 @@ tools/build.sh build-asan -DVIGIL_SANITIZE=ON -DVIGIL_BUILD_BENCHMARKS=OFF -DCMA
 echo "== tests under ASan + UBSan =="
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j "$(nproc)")
+
+echo "== fuzz the rule compiler (libFuzzer, 60 s) =="
+tools/fuzz.sh 60

@@ -342,7 +342,9 @@ class CaseRunner {
 RuleTestReport RunRuleTests(std::shared_ptr<const CompiledRuleSet> rule_set,
                             const std::vector<std::pair<std::string, std::string>>& files) {
   RuleTestReport report;
-  for (const auto& [path, text] : files) {
+  for (const auto& file : files) {
+    const std::string& path = file.first;
+    const std::string& text = file.second;
     auto diagnose = [&](const YAML::Mark& mark, std::string message) {
       report.diagnostics.push_back(
           Diagnostic{Severity::kError, path, mark.line + 1, mark.column + 1, std::move(message)});

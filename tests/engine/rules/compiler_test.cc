@@ -3,6 +3,8 @@
 
 #include "engine/rules/compiler.h"
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -183,6 +185,20 @@ TEST(CompilerTest, ShippedRulesCompileWithoutDiagnostics) {
   EXPECT_EQ(output.rule_set->settings().standard_per_txn_cap_minor, 100000);
   EXPECT_EQ(output.rule_set->settings().elderly_daily_cap_minor, 50000);
   EXPECT_EQ(output.rule_set->dormant_after_ms(), int64_t{90} * 24 * 3600 * 1000);
+}
+
+TEST(CompilerTest, TheLanguageReferenceDocumentsEveryFieldAndFunction) {
+  std::ifstream file(std::string(VIGIL_RULES_DIR) + "/README.md");
+  std::ostringstream text;
+  text << file.rdbuf();
+  const std::string reference = text.str();
+  for (const FieldInfo& field : AllFields()) {
+    EXPECT_THAT(reference, HasSubstr(absl::StrCat("| `", field.name, "` |"))) << field.name;
+  }
+  for (const VelocityFunction& function : AllVelocityFunctions()) {
+    EXPECT_THAT(reference, HasSubstr(absl::StrCat("| `", function.method, "(W)` |")))
+        << function.method;
+  }
 }
 
 TEST(RuleSetTest, MissingDirectoryIsNotFoundAndBrokenRulesAreInvalid) {
