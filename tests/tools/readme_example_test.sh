@@ -80,5 +80,16 @@ checks=$((checks + 1))
 if [ "$rc" -ne 0 ] || ! grep -q "vigild: stopped" "$work/vigild.log"; then
   echo "FAIL: vigild exited $rc on SIGTERM"; cat "$work/vigild.log"; failures=$((failures + 1))
 fi
+# A rule set with a mistake stops vigild at start, naming file:line:column.
+cp -r "$source_dir/rules" "$work/broken-rules"
+sed -i 's/when: mandate.dormant$/when: mandate.dormnt/' "$work/broken-rules/policy.yaml"
+line=$(grep -n 'mandate.dormnt' "$work/broken-rules/policy.yaml" | cut -d: -f1)
+out=$("$vigild" --listen 127.0.0.1:0 --rules "$work/broken-rules" 2>&1)
+rc=$?
+checks=$((checks + 1))
+if [ "$rc" -eq 0 ] || ! grep -q "broken-rules/policy.yaml:$line:11: error: unknown name \"mandate.dormnt\"" <<<"$out"; then
+  echo "FAIL: vigild with broken rules exited $rc:"; sed 's/^/    /' <<<"$out"; failures=$((failures + 1))
+fi
+
 echo "readme example: $((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
