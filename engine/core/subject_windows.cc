@@ -25,7 +25,14 @@ void SubjectWindows::Conform(const WindowLayout& layout, Subject subject) {
         break;
       }
     }
-    if (!kept) entries.push_back(Entry{spec, VelocityWindow(spec.shape), RecentKeys()});
+    if (kept) continue;
+    Entry entry{spec, nullptr, nullptr};
+    if (spec.metric == WindowMetric::kDistinctMerchants) {
+      entry.recent = std::make_unique<RecentKeys>();
+    } else {
+      entry.window = std::make_unique<VelocityWindow>(spec.shape);
+    }
+    entries.push_back(std::move(entry));
   }
   entries_ = std::move(entries);
   layout_id_ = layout.id();
@@ -38,8 +45,8 @@ void SubjectWindows::Read(const WindowLayout& layout, Subject subject, int64_t n
     const Entry& entry = entries_[i];
     readings[indices[i]] =
         entry.spec.metric == WindowMetric::kDistinctMerchants
-            ? WindowReading{entry.recent.DistinctSince(now_ms, entry.spec.shape.span_ms), 0}
-            : entry.window.Read(now_ms);
+            ? WindowReading{entry.recent->DistinctSince(now_ms, entry.spec.shape.span_ms), 0}
+            : entry.window->Read(now_ms);
   }
 }
 
@@ -48,13 +55,13 @@ void SubjectWindows::Record(int64_t time_ms, int64_t amount_minor, uint64_t merc
   for (Entry& entry : entries_) {
     switch (entry.spec.metric) {
       case WindowMetric::kApprovals:
-        if (approved) entry.window.Add(time_ms, amount_minor);
+        if (approved) entry.window->Add(time_ms, amount_minor);
         break;
       case WindowMetric::kAttempts:
-        entry.window.Add(time_ms, amount_minor);
+        entry.window->Add(time_ms, amount_minor);
         break;
       case WindowMetric::kDistinctMerchants:
-        entry.recent.Add(time_ms, merchant_hash);
+        entry.recent->Add(time_ms, merchant_hash);
         break;
     }
   }
@@ -62,7 +69,7 @@ void SubjectWindows::Record(int64_t time_ms, int64_t amount_minor, uint64_t merc
 
 void SubjectWindows::Release(int64_t time_ms, int64_t amount_minor) {
   for (Entry& entry : entries_) {
-    if (entry.spec.metric == WindowMetric::kApprovals) entry.window.Remove(time_ms, amount_minor);
+    if (entry.spec.metric == WindowMetric::kApprovals) entry.window->Remove(time_ms, amount_minor);
   }
 }
 

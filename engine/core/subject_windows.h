@@ -10,6 +10,7 @@
 // Thread-compatible: the owner (holding the subject's shard lock) serialises access.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -67,10 +68,11 @@ class SubjectWindows {
   void Release(int64_t time_ms, int64_t amount_minor);
 
  private:
+  // One window: a bucket ring for counts and sums, or the recent keys for distinct counts.
   struct Entry {
     WindowSpec spec;
-    VelocityWindow window;  // kApprovals, kAttempts
-    RecentKeys recent;      // kDistinctMerchants
+    std::unique_ptr<VelocityWindow> window;  // kApprovals, kAttempts
+    std::unique_ptr<RecentKeys> recent;      // kDistinctMerchants
   };
   uint64_t layout_id_ = 0;
   std::vector<Entry> entries_;  // in the order of layout.of(subject)

@@ -45,8 +45,7 @@ WindowReading VelocityWindow::Read(int64_t now_ms) const {
   const int64_t now_index = BucketIndex(now_ms);
   // Buckets after `now_index` hold events from the future (client times out of order); buckets
   // before `now_index - span_buckets_` are wholly out of the span, and the one at it is partly in.
-  const int64_t first =
-      std::max({now_index - span_buckets_, newest_ - buckets() + 1, int64_t{0}});
+  const int64_t first = std::max({now_index - span_buckets_, newest_ - buckets() + 1, int64_t{0}});
   const int64_t last = std::min(now_index, newest_);
   WindowReading reading;
   for (int64_t i = first; i <= last; ++i) {
