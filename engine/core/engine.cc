@@ -1,6 +1,7 @@
 #include "engine/core/engine.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include "absl/base/macros.h"
@@ -57,6 +58,135 @@ Engine::Engine(std::shared_ptr<const Policy> policy, const Clock* clock, EngineO
 std::shared_ptr<const Policy> Engine::policy() const { return policy_.load(); }
 
 void Engine::SetPolicy(std::shared_ptr<const Policy> policy) { policy_.store(std::move(policy)); }
+
+uint64_t Engine::Append(StateChange change) {
+  return options_.journal != nullptr ? options_.journal->Append(std::move(change)) : 0;
+}
+
+absl::Status Engine::Durable(uint64_t sequence) {
+  if (options_.journal == nullptr) return absl::OkStatus();
+  return options_.journal->WaitDurable(sequence);
+}
+
+absl::Status Engine::Writable() const {
+  return options_.journal != nullptr ? options_.journal->Ready() : absl::OkStatus();
+}
+
+UserSnapshot Engine::SnapshotOf(absl::string_view user_id, const UserState& state) const {
+  UserSnapshot snapshot;
+  snapshot.user_id = std::string(user_id);
+  snapshot.profile = state.profile;
+  snapshot.mandates.reserve(state.mandates.size());
+  for (const MandateState& mandate : state.mandates) {
+    snapshot.mandates.push_back(MandateSnapshot{mandate.mandate, mandate.day.Save(),
+                                                mandate.month.Save(), mandate.windows.Save()});
+  }
+  snapshot.windows = state.windows.Save();
+  snapshot.day = state.day.Save();
+  snapshot.strong_auth_failures = state.strong_auth_failures;
+  snapshot.approvals_since_strong_auth = state.approvals_since_strong_auth;
+  snapshot.attempts_since_strong_auth = state.attempts_since_strong_auth;
+  return snapshot;
+}
+
+TransactionSnapshot Engine::SnapshotOf(absl::string_view transaction_id,
+                                       const TransactionRecord& record) {
+  TransactionSnapshot snapshot;
+  snapshot.transaction_id = std::string(transaction_id);
+  snapshot.user_id = record.user_id;
+  snapshot.merchant_id = record.merchant_id;
+  snapshot.amount_minor = record.amount_minor;
+  snapshot.currency = record.currency;
+  snapshot.device_id = record.device_id;
+  snapshot.mandate_id = record.mandate_id;
+  snapshot.time_ms = record.time_ms;
+  snapshot.approved = record.approved;
+  snapshot.released = record.released;
+  snapshot.outcome = record.outcome;
+  snapshot.response = record.response;
+  return snapshot;
+}
+
+absl::Status Engine::Restore(const RestoredState& state) {
+  for (const UserSnapshot& user : state.users) {
+    UserShard& shard = users_.ShardFor(user.user_id);
+    absl::MutexLock lock(&shard.mu);
+    UserState& restored = StateOf(shard, user.user_id);
+    restored.profile = user.profile;
+    if (user.profile.has_value() && !user.profile->birth_date.empty()) {
+      absl::StatusOr<absl::CivilDay> birth = ParseDate(user.profile->birth_date);
+      if (!birth.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("stored profile of \"", user.user_id, "\": ", birth.status().message()));
+      }
+      restored.birth_date = *birth;
+    }
+    for (const MandateSnapshot& saved : user.mandates) {
+      MandateState mandate{saved.mandate, {}, {}, {}};
+      mandate.day.Restore(saved.day);
+      mandate.month.Restore(saved.month);
+      mandate.windows.Restore(saved.windows);
+      restored.mandates.push_back(std::move(mandate));
+      auto& owner_shard = mandate_owners_.ShardFor(saved.mandate.mandate_id);
+      absl::MutexLock owner_lock(&owner_shard.mu);
+      owner_shard.map[saved.mandate.mandate_id] = user.user_id;
+    }
+    restored.windows.Restore(user.windows);
+    restored.day.Restore(user.day);
+    restored.strong_auth_failures = user.strong_auth_failures;
+    restored.approvals_since_strong_auth = user.approvals_since_strong_auth;
+    restored.attempts_since_strong_auth = user.attempts_since_strong_auth;
+  }
+  for (const SubjectSnapshot& subject : state.subjects) {
+    Sharded<SubjectWindows>& table = subject.subject == Subject::kDevice ? devices_ : merchants_;
+    SubjectShard& shard = table.ShardFor(subject.id);
+    absl::MutexLock lock(&shard.mu);
+    shard.map[subject.id].Restore(subject.windows);
+  }
+  for (const TransactionSnapshot& saved : state.transactions) {
+    auto& shard = transactions_.ShardFor(saved.transaction_id);
+    absl::MutexLock lock(&shard.mu);
+    TransactionRecord& record = shard.map[saved.transaction_id];
+    record.pending = false;
+    record.user_id = saved.user_id;
+    record.merchant_id = saved.merchant_id;
+    record.amount_minor = saved.amount_minor;
+    record.currency = saved.currency;
+    record.device_id = saved.device_id;
+    record.mandate_id = saved.mandate_id;
+    record.time_ms = saved.time_ms;
+    record.approved = saved.approved;
+    record.released = saved.released;
+    record.outcome = saved.outcome;
+    record.response = saved.response;
+  }
+  for (const GrantSnapshot& grant : state.grants) {
+    auto& shard = grants_.ShardFor(grant.request.request_id);
+    absl::MutexLock lock(&shard.mu);
+    shard.map[grant.request.request_id] = GrantRecord{grant.request, grant.mandate_id};
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Engine::ExpireTransactions(int64_t before_ms) {
+  VIGIL_RETURN_IF_ERROR(Writable());
+  StateChange change;
+  for (auto& shard : transactions_.shards()) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto it = shard.map.begin(); it != shard.map.end();) {
+      if (!it->second.pending && it->second.time_ms < before_ms) {
+        change.expired_transactions.push_back(it->first);
+        shard.map.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+  const size_t expired = change.expired_transactions.size();
+  if (expired == 0) return expired;
+  VIGIL_RETURN_IF_ERROR(Durable(Append(std::move(change))));
+  return expired;
+}
 
 int64_t Engine::EventTime(const AuthorizeRequest& request) const {
   if (options_.trust_client_time && request.event_time_ms > 0) return request.event_time_ms;
@@ -158,13 +288,13 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   const int64_t now_ms = EventTime(request);
 
   UserShard& shard = users_.ShardFor(request.user_id);
-  absl::MutexLock user_lock(&shard.mu);
+  absl::ReleasableMutexLock user_lock(&shard.mu);
 
   // Claim the transaction id before deciding. A record can only be pending for a call holding
   // its user's lock, so a pending record seen here belongs to another user: a conflict.
   auto& txn_shard = transactions_.ShardFor(request.transaction_id);
   {
-    absl::MutexLock lock(&txn_shard.mu);
+    absl::ReleasableMutexLock lock(&txn_shard.mu);
     auto [it, inserted] = txn_shard.map.try_emplace(request.transaction_id);
     TransactionRecord& record = it->second;
     if (!inserted) {
@@ -175,7 +305,17 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
                          "\" was already used for a different charge (user, merchant, amount "
                          "or currency differ)"));
       }
-      return record.response;
+      // The first answer may not be durable yet: wait for it, as its own caller does.
+      AuthorizeResponse response = record.response;
+      const uint64_t sequence = options_.journal ? options_.journal->LastSequence() : 0;
+      lock.Release();
+      user_lock.Release();
+      VIGIL_RETURN_IF_ERROR(Durable(sequence));
+      return response;
+    }
+    if (absl::Status writable = Writable(); !writable.ok()) {
+      txn_shard.map.erase(it);
+      return writable;
     }
     record.user_id = request.user_id;
     record.merchant_id = request.merchant_id;
@@ -279,18 +419,46 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   response.decision_id = MintId("dec_");
   response.rules_version = std::string(policy->version());
 
-  absl::MutexLock lock(&txn_shard.mu);
-  TransactionRecord& record = txn_shard.map.find(request.transaction_id)->second;
-  record.pending = false;
-  record.mandate_id = mandate != nullptr ? mandate->mandate.mandate_id : std::string();
-  record.device_id = request.device_id;
-  record.time_ms = now_ms;
-  record.approved = approved;
-  record.response = response;
+  StateChange change;
+  uint64_t sequence = 0;
+  {
+    absl::MutexLock lock(&txn_shard.mu);
+    TransactionRecord& record = txn_shard.map.find(request.transaction_id)->second;
+    record.pending = false;
+    record.mandate_id = mandate != nullptr ? mandate->mandate.mandate_id : std::string();
+    record.device_id = request.device_id;
+    record.time_ms = now_ms;
+    record.approved = approved;
+    record.response = response;
+    if (options_.journal != nullptr) {
+      change.transactions.push_back(SnapshotOf(request.transaction_id, record));
+      change.users.push_back(SnapshotOf(request.user_id, state));
+      if (device != nullptr) {
+        change.subjects.push_back(
+            SubjectSnapshot{Subject::kDevice, request.device_id, device->Save()});
+      }
+      if (merchant != nullptr) {
+        change.subjects.push_back(
+            SubjectSnapshot{Subject::kMerchant, request.merchant_id, merchant->Save()});
+      }
+      DecisionLogEntry entry;
+      entry.time_ms = now_ms;
+      entry.transaction_id = request.transaction_id;
+      entry.request = request;
+      entry.response = response;
+      change.log.push_back(std::move(entry));
+      sequence = Append(std::move(change));
+    }
+  }
+  merchant_lock.reset();
+  device_lock.reset();
+  user_lock.Release();
+  VIGIL_RETURN_IF_ERROR(Durable(sequence));
   return response;
 }
 
-void Engine::Release(UserState& state, const TransactionRecord& record, const Policy& policy) {
+void Engine::Release(UserState& state, const TransactionRecord& record, const Policy& policy,
+                     StateChange& change) {
   state.windows.Release(record.time_ms, record.amount_minor);
   state.approvals_since_strong_auth = std::max<int64_t>(0, state.approvals_since_strong_auth - 1);
   const LocalCalendar& calendar = policy.calendar();
@@ -309,7 +477,13 @@ void Engine::Release(UserState& state, const TransactionRecord& record, const Po
     SubjectShard& shard = table->ShardFor(id);
     absl::MutexLock lock(&shard.mu);
     auto it = shard.map.find(id);
-    if (it != shard.map.end()) it->second.Release(record.time_ms, record.amount_minor);
+    if (it == shard.map.end()) continue;
+    it->second.Release(record.time_ms, record.amount_minor);
+    if (options_.journal != nullptr) {
+      change.subjects.push_back(
+          SubjectSnapshot{table == &devices_ ? Subject::kDevice : Subject::kMerchant,
+                          std::string(id), it->second.Save()});
+    }
   }
 }
 
@@ -333,15 +507,23 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
   // transaction shard is not held while Release() takes device and merchant locks (they come
   // before it in the lock order).
   UserShard& shard = users_.ShardFor(user_id);
-  absl::MutexLock user_lock(&shard.mu);
+  absl::ReleasableMutexLock user_lock(&shard.mu);
+  VIGIL_RETURN_IF_ERROR(Writable());
   TransactionRecord record;
   {
     absl::MutexLock lock(&txn_shard.mu);
-    record = txn_shard.map.find(transaction_id)->second;
+    auto it = txn_shard.map.find(transaction_id);
+    // Gone since we looked: its idempotency record expired.
+    if (it == txn_shard.map.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("transaction_id: no authorization \"", transaction_id, "\" is known"));
+    }
+    record = it->second;
   }
   UserState* state = FindState(shard, user_id);
   if (state == nullptr) return absl::InternalError("transaction without user state");
 
+  StateChange change;
   bool release = false;
   switch (outcome) {
     case Outcome::kCompleted:
@@ -349,7 +531,7 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
     case Outcome::kFailed:
     case Outcome::kReversed:
       release = record.approved && !record.released;
-      if (release) Release(*state, record, *policy);
+      if (release) Release(*state, record, *policy, change);
       break;
     case Outcome::kStrongAuthPassed:
       state->strong_auth_failures = 0;
@@ -365,11 +547,25 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
       if (record.outcome != Outcome::kStrongAuthFailed) state->strong_auth_failures += 1;
       break;
   }
-  absl::MutexLock lock(&txn_shard.mu);
-  TransactionRecord& stored = txn_shard.map.find(transaction_id)->second;
-  stored.released = stored.released || release;
-  stored.outcome = outcome;
-  return absl::OkStatus();
+  uint64_t sequence = 0;
+  {
+    absl::MutexLock lock(&txn_shard.mu);
+    TransactionRecord& stored = txn_shard.map.find(transaction_id)->second;
+    stored.released = stored.released || release;
+    stored.outcome = outcome;
+    if (options_.journal != nullptr) {
+      change.transactions.push_back(SnapshotOf(transaction_id, stored));
+      change.users.push_back(SnapshotOf(user_id, *state));
+      DecisionLogEntry entry;
+      entry.time_ms = now_ms;
+      entry.transaction_id = std::string(transaction_id);
+      entry.outcome = outcome;
+      change.log.push_back(std::move(entry));
+      sequence = Append(std::move(change));
+    }
+  }
+  user_lock.Release();
+  return Durable(sequence);
 }
 
 absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request) {
@@ -391,10 +587,10 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
   const std::shared_ptr<const Policy> policy = policy_.load();
 
   UserShard& shard = users_.ShardFor(request.user_id);
-  absl::MutexLock user_lock(&shard.mu);
+  absl::ReleasableMutexLock user_lock(&shard.mu);
   auto& grant_shard = grants_.ShardFor(request.request_id);
   if (!request.request_id.empty()) {
-    absl::MutexLock lock(&grant_shard.mu);
+    absl::ReleasableMutexLock lock(&grant_shard.mu);
     auto it = grant_shard.map.find(request.request_id);
     if (it != grant_shard.map.end()) {
       if (!(it->second.request == request)) {
@@ -404,13 +600,19 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
       // Same user, so the mandate lives in the shard we hold.
       for (const MandateState& existing : FindState(shard, request.user_id)->mandates) {
         if (existing.mandate.mandate_id == it->second.mandate_id) {
-          return View(existing.mandate, *policy, now_ms);
+          Mandate view = View(existing.mandate, *policy, now_ms);
+          const uint64_t sequence = options_.journal ? options_.journal->LastSequence() : 0;
+          lock.Release();
+          user_lock.Release();
+          VIGIL_RETURN_IF_ERROR(Durable(sequence));
+          return view;
         }
       }
       return absl::InternalError("granted mandate is missing");
     }
   }
 
+  VIGIL_RETURN_IF_ERROR(Writable());
   UserState& state = StateOf(shard, request.user_id);
   VIGIL_RETURN_IF_ERROR(policy->CheckGrant(request, SegmentOf(state, *policy, now_ms),
                                            state.profile ? &*state.profile : nullptr));
@@ -444,6 +646,14 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
     owner_shard.map.emplace(mandate.mandate_id, mandate.user_id);
   }
   state.mandates.push_back(MandateState{mandate, {}, {}, {}});
+  StateChange change;
+  change.users.push_back(SnapshotOf(request.user_id, state));
+  if (!request.request_id.empty()) {
+    change.grants.push_back(GrantSnapshot{request, mandate.mandate_id});
+  }
+  const uint64_t sequence = Append(std::move(change));
+  user_lock.Release();
+  VIGIL_RETURN_IF_ERROR(Durable(sequence));
   return View(mandate, *policy, now_ms);
 }
 
@@ -461,7 +671,7 @@ absl::StatusOr<Mandate> Engine::GetMandate(absl::string_view mandate_id) {
   if (!owner.has_value()) {
     return absl::NotFoundError(absl::StrCat("mandate_id: no mandate \"", mandate_id, "\""));
   }
-  return ChangeMandate(mandate_id, *owner, [](MandateState&, int64_t) { return absl::OkStatus(); });
+  return ChangeMandate(mandate_id, *owner, nullptr);
 }
 
 template <typename Change>
@@ -479,14 +689,25 @@ absl::StatusOr<Mandate> Engine::ChangeMandate(absl::string_view mandate_id,
   }
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = clock_->NowMs();
+  constexpr bool kReadOnly = std::is_same_v<Change, std::nullptr_t>;
+  if (!kReadOnly) VIGIL_RETURN_IF_ERROR(Writable());
   UserShard& shard = users_.ShardFor(user_id);
-  absl::MutexLock lock(&shard.mu);
+  absl::ReleasableMutexLock lock(&shard.mu);
   UserState* state = FindState(shard, user_id);
   if (state != nullptr) {
     for (MandateState& mandate : state->mandates) {
       if (mandate.mandate.mandate_id != mandate_id) continue;
-      VIGIL_RETURN_IF_ERROR(change(mandate, now_ms));
-      return View(mandate.mandate, *policy, now_ms);
+      uint64_t sequence = options_.journal ? options_.journal->LastSequence() : 0;
+      if constexpr (!kReadOnly) {
+        VIGIL_RETURN_IF_ERROR(change(mandate, now_ms));
+        StateChange changed;
+        changed.users.push_back(SnapshotOf(user_id, *state));
+        sequence = Append(std::move(changed));
+      }
+      Mandate view = View(mandate.mandate, *policy, now_ms);
+      lock.Release();
+      VIGIL_RETURN_IF_ERROR(Durable(sequence));
+      return view;
     }
   }
   return absl::InternalError(absl::StrCat("mandate \"", mandate_id, "\" is indexed but missing"));
@@ -498,14 +719,19 @@ absl::StatusOr<std::vector<Mandate>> Engine::ListMandates(absl::string_view user
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = clock_->NowMs();
   UserShard& shard = users_.ShardFor(user_id);
-  absl::MutexLock lock(&shard.mu);
   std::vector<Mandate> mandates;
-  if (const UserState* state = FindState(shard, user_id); state != nullptr) {
-    for (const MandateState& mandate : state->mandates) {
-      if (!include_revoked && mandate.mandate.status == MandateStatus::kRevoked) continue;
-      mandates.push_back(View(mandate.mandate, *policy, now_ms));
+  uint64_t sequence = 0;
+  {
+    absl::MutexLock lock(&shard.mu);
+    if (const UserState* state = FindState(shard, user_id); state != nullptr) {
+      for (const MandateState& mandate : state->mandates) {
+        if (!include_revoked && mandate.mandate.status == MandateStatus::kRevoked) continue;
+        mandates.push_back(View(mandate.mandate, *policy, now_ms));
+      }
     }
+    sequence = options_.journal ? options_.journal->LastSequence() : 0;
   }
+  VIGIL_RETURN_IF_ERROR(Durable(sequence));
   return mandates;
 }
 
@@ -563,19 +789,29 @@ absl::StatusOr<std::vector<Mandate>> Engine::RevokeAllMandates(absl::string_view
   VIGIL_RETURN_IF_ERROR(ValidateOptionalId("reason", reason));
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = clock_->NowMs();
+  VIGIL_RETURN_IF_ERROR(Writable());
   UserShard& shard = users_.ShardFor(user_id);
-  absl::MutexLock lock(&shard.mu);
   std::vector<Mandate> revoked;
-  if (UserState* state = FindState(shard, user_id); state != nullptr) {
-    for (MandateState& entry : state->mandates) {
-      Mandate& mandate = entry.mandate;
-      if (mandate.status == MandateStatus::kRevoked) continue;
-      mandate.status = MandateStatus::kRevoked;
-      mandate.revoked_at_ms = now_ms;
-      mandate.revoke_reason = std::string(reason);
-      revoked.push_back(View(mandate, *policy, now_ms));
+  uint64_t sequence = 0;
+  {
+    absl::MutexLock lock(&shard.mu);
+    if (UserState* state = FindState(shard, user_id); state != nullptr) {
+      for (MandateState& entry : state->mandates) {
+        Mandate& mandate = entry.mandate;
+        if (mandate.status == MandateStatus::kRevoked) continue;
+        mandate.status = MandateStatus::kRevoked;
+        mandate.revoked_at_ms = now_ms;
+        mandate.revoke_reason = std::string(reason);
+        revoked.push_back(View(mandate, *policy, now_ms));
+      }
+      if (!revoked.empty()) {
+        StateChange change;
+        change.users.push_back(SnapshotOf(user_id, *state));
+        sequence = Append(std::move(change));
+      }
     }
   }
+  VIGIL_RETURN_IF_ERROR(Durable(sequence));
   return revoked;
 }
 
@@ -590,23 +826,38 @@ absl::StatusOr<UserProfile> Engine::PutUserProfile(const UserProfile& profile) {
   if (birth_date.has_value()) age = AgeOn(*birth_date, policy->calendar().DayOf(now_ms));
   VIGIL_RETURN_IF_ERROR(policy->CheckProfile(profile, policy->Segment(age)));
 
+  VIGIL_RETURN_IF_ERROR(Writable());
   UserShard& shard = users_.ShardFor(profile.user_id);
-  absl::MutexLock lock(&shard.mu);
-  UserState& state = StateOf(shard, profile.user_id);
-  state.profile = profile;
-  state.birth_date = birth_date;
+  uint64_t sequence = 0;
+  {
+    absl::MutexLock lock(&shard.mu);
+    UserState& state = StateOf(shard, profile.user_id);
+    state.profile = profile;
+    state.birth_date = birth_date;
+    StateChange change;
+    change.users.push_back(SnapshotOf(profile.user_id, state));
+    sequence = Append(std::move(change));
+  }
+  VIGIL_RETURN_IF_ERROR(Durable(sequence));
   return profile;
 }
 
 absl::StatusOr<UserProfile> Engine::GetUserProfile(absl::string_view user_id) {
   VIGIL_RETURN_IF_ERROR(ValidateId("user_id", user_id));
   UserShard& shard = users_.ShardFor(user_id);
-  absl::MutexLock lock(&shard.mu);
-  const UserState* state = FindState(shard, user_id);
-  if (state == nullptr || !state->profile.has_value()) {
-    return absl::NotFoundError(absl::StrCat("user_id: no profile for \"", user_id, "\""));
+  UserProfile profile;
+  uint64_t sequence = 0;
+  {
+    absl::MutexLock lock(&shard.mu);
+    const UserState* state = FindState(shard, user_id);
+    if (state == nullptr || !state->profile.has_value()) {
+      return absl::NotFoundError(absl::StrCat("user_id: no profile for \"", user_id, "\""));
+    }
+    profile = *state->profile;
+    sequence = options_.journal ? options_.journal->LastSequence() : 0;
   }
-  return *state->profile;
+  VIGIL_RETURN_IF_ERROR(Durable(sequence));
+  return profile;
 }
 
 }  // namespace vigil

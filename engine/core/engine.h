@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/core/clock.h"
+#include "engine/core/journal.h"
 #include "engine/core/period_usage.h"
 #include "engine/core/policy.h"
 #include "engine/core/sharded.h"
@@ -45,6 +46,8 @@ struct EngineOptions {
   bool trust_client_time = false;
   // Seeds the ids the engine mints (mandates, decisions); give each process its own.
   uint64_t id_seed = 0;
+  // Where changes become durable; nullptr keeps state in memory only. Must outlive the engine.
+  Journal* journal = nullptr;
 };
 
 class Engine {
@@ -90,6 +93,18 @@ class Engine {
   absl::StatusOr<UserProfile> PutUserProfile(const UserProfile& profile);
   // NOT_FOUND when the user has no profile.
   absl::StatusOr<UserProfile> GetUserProfile(absl::string_view user_id);
+
+  // Loads what a journal restored. REQUIRES: called before any other call, once.
+  // INVALID_ARGUMENT for a record that cannot be restored (the store is damaged).
+  absl::Status Restore(const RestoredState& state);
+
+  // Forgets idempotency records of charges decided before `before_ms` (a retry after that is
+  // decided afresh). Returns how many were forgotten.
+  absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms);
+
+  // With a journal, every call that changes state makes the change durable before it returns
+  // OK; while the journal cannot write, such calls return UNAVAILABLE and change nothing, and
+  // reads keep working.
 
   // The policy deciding calls that start now.
   std::shared_ptr<const Policy> policy() const;
@@ -161,7 +176,19 @@ class Engine {
   // Looks up the owner of a mandate id in the index.
   std::optional<std::string> OwnerOf(absl::string_view mandate_id);
   Mandate View(const Mandate& mandate, const Policy& policy, int64_t now_ms) const;
-  void Release(UserState& state, const TransactionRecord& record, const Policy& policy);
+  // Takes an approval back everywhere it was counted; appends the device and merchant windows
+  // it changed to `change`.
+  void Release(UserState& state, const TransactionRecord& record, const Policy& policy,
+               StateChange& change);
+  UserSnapshot SnapshotOf(absl::string_view user_id, const UserState& state) const;
+  static TransactionSnapshot SnapshotOf(absl::string_view transaction_id,
+                                        const TransactionRecord& record);
+  // Appends `change` to the journal (if any) and returns its sequence; 0 without a journal.
+  uint64_t Append(StateChange change);
+  // Waits until `sequence` is durable; OK without a journal.
+  absl::Status Durable(uint64_t sequence);
+  // UNAVAILABLE while the journal cannot write; OK otherwise.
+  absl::Status Writable() const;
   // The shard of a device's or merchant's windows, or nullptr when the policy reads none or the
   // id is empty (a charge with no device id has no device windows).
   SubjectShard* ShardIfRead(Sharded<SubjectWindows>& table, const WindowLayout& layout,

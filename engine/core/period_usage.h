@@ -37,6 +37,18 @@ class PeriodUsage {
     count_ -= 1;
   }
 
+  struct Saved {
+    int64_t period;
+    int64_t amount_minor;
+    int64_t count;
+  };
+  Saved Save() const { return Saved{period_, amount_minor_, count_}; }
+  void Restore(const Saved& saved) {
+    period_ = saved.period;
+    amount_minor_ = saved.amount_minor;
+    count_ = saved.count;
+  }
+
  private:
   int64_t period_ = std::numeric_limits<int64_t>::min();
   int64_t amount_minor_ = 0;

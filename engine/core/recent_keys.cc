@@ -21,4 +21,24 @@ int64_t RecentKeys::DistinctSince(int64_t now_ms, int64_t span_ms) const {
   return distinct;
 }
 
+std::vector<int64_t> RecentKeys::Save() const {
+  std::vector<int64_t> saved;
+  saved.reserve(1 + 2 * kCapacity);
+  saved.push_back(next_);
+  for (const Entry& entry : entries_) {
+    saved.push_back(entry.time_ms);
+    saved.push_back(static_cast<int64_t>(entry.key_hash));
+  }
+  return saved;
+}
+
+bool RecentKeys::Restore(absl::Span<const int64_t> saved) {
+  if (saved.size() != 1 + 2 * kCapacity || saved[0] < 0 || saved[0] >= kCapacity) return false;
+  next_ = static_cast<int>(saved[0]);
+  for (int i = 0; i < kCapacity; ++i) {
+    entries_[i] = Entry{saved[1 + 2 * i], static_cast<uint64_t>(saved[2 + 2 * i])};
+  }
+  return true;
+}
+
 }  // namespace vigil

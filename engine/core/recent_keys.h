@@ -8,6 +8,9 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
+
+#include "absl/types/span.h"
 
 namespace vigil {
 
@@ -18,6 +21,10 @@ class RecentKeys {
   void Add(int64_t time_ms, uint64_t key_hash);
   // Distinct keys among the remembered events in (now - span_ms, now].
   int64_t DistinctSince(int64_t now_ms, int64_t span_ms) const;
+
+  // As plain numbers for the durable store: the next slot, then each entry's time and key.
+  std::vector<int64_t> Save() const;
+  bool Restore(absl::Span<const int64_t> saved);
 
  private:
   struct Entry {

@@ -73,4 +73,31 @@ void SubjectWindows::Release(int64_t time_ms, int64_t amount_minor) {
   }
 }
 
+std::vector<SubjectWindows::SavedWindow> SubjectWindows::Save() const {
+  std::vector<SavedWindow> saved;
+  saved.reserve(entries_.size());
+  for (const Entry& entry : entries_) {
+    saved.push_back(SavedWindow{
+        entry.spec, entry.recent != nullptr ? entry.recent->Save() : entry.window->Save()});
+  }
+  return saved;
+}
+
+void SubjectWindows::Restore(const std::vector<SavedWindow>& saved) {
+  entries_.clear();
+  for (const SavedWindow& window : saved) {
+    Entry entry{window.spec, nullptr, nullptr};
+    bool ok = false;
+    if (window.spec.metric == WindowMetric::kDistinctMerchants) {
+      entry.recent = std::make_unique<RecentKeys>();
+      ok = entry.recent->Restore(window.data);
+    } else if (window.spec.shape.buckets > 0 && window.spec.shape.span_ms > 0) {
+      entry.window = std::make_unique<VelocityWindow>(window.spec.shape);
+      ok = entry.window->Restore(window.data);
+    }
+    if (ok) entries_.push_back(std::move(entry));
+  }
+  layout_id_ = 0;
+}
+
 }  // namespace vigil

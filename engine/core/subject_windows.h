@@ -67,6 +67,16 @@ class SubjectWindows {
   // Takes back an approval recorded at `time_ms`.
   void Release(int64_t time_ms, int64_t amount_minor);
 
+  // Every window with its spec, as plain numbers, for the durable store.
+  struct SavedWindow {
+    WindowSpec spec;
+    std::vector<int64_t> data;
+  };
+  std::vector<SavedWindow> Save() const;
+  // Replaces the windows with saved ones (windows that do not restore are dropped); the next
+  // Conform() matches them to the current layout by spec.
+  void Restore(const std::vector<SavedWindow>& saved);
+
  private:
   // One window: a bucket ring for counts and sums, or the recent keys for distinct counts.
   struct Entry {

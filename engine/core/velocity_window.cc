@@ -56,4 +56,24 @@ WindowReading VelocityWindow::Read(int64_t now_ms) const {
   return reading;
 }
 
+std::vector<int64_t> VelocityWindow::Save() const {
+  std::vector<int64_t> saved;
+  saved.reserve(1 + 2 * ring_.size());
+  saved.push_back(newest_);
+  for (const Bucket& bucket : ring_) {
+    saved.push_back(bucket.sum_minor);
+    saved.push_back(bucket.count);
+  }
+  return saved;
+}
+
+bool VelocityWindow::Restore(absl::Span<const int64_t> saved) {
+  if (saved.size() != 1 + 2 * ring_.size()) return false;
+  newest_ = saved[0];
+  for (size_t i = 0; i < ring_.size(); ++i) {
+    ring_[i] = Bucket{saved[1 + 2 * i], saved[2 + 2 * i]};
+  }
+  return true;
+}
+
 }  // namespace vigil

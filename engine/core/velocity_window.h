@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/types/span.h"
+
 namespace vigil {
 
 struct WindowShape {
@@ -45,6 +47,11 @@ class VelocityWindow {
   void Remove(int64_t time_ms, int64_t amount_minor);
   // Events in the span ending at `now_ms`.
   WindowReading Read(int64_t now_ms) const;
+
+  // The ring as plain numbers, for the durable store: the newest bucket's index, then each
+  // slot's sum and count. Restore() takes what Save() gave for the same shape; false otherwise.
+  std::vector<int64_t> Save() const;
+  bool Restore(absl::Span<const int64_t> saved);
 
  private:
   struct Bucket {

@@ -1,0 +1,117 @@
+#pragma once
+
+// Journal is where the engine's state changes go to become durable, and the state they restore.
+// The engine stays the one place decisions are made (in memory, under per-user locks); every
+// call that changes state describes the result as a StateChange, appends it while still holding
+// the locks — so the journal's order is the order the changes happened — and answers only once
+// the journal says it is durable.
+//
+// Implementations: RocksDbStore (engine/store/), the embedded default; MemoryJournal
+// (engine/store/), which keeps what a store would recover, for tests. Both pass
+// tests/engine/store/journal_conformance.h.
+//
+// Thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/core/period_usage.h"
+#include "engine/core/subject_windows.h"
+#include "engine/core/types.h"
+
+namespace vigil {
+
+struct MandateSnapshot {
+  Mandate mandate;
+  PeriodUsage::Saved day;
+  PeriodUsage::Saved month;
+  std::vector<SubjectWindows::SavedWindow> windows;
+};
+
+// Everything the engine knows about one user.
+struct UserSnapshot {
+  std::string user_id;
+  std::optional<UserProfile> profile;
+  std::vector<MandateSnapshot> mandates;
+  std::vector<SubjectWindows::SavedWindow> windows;
+  PeriodUsage::Saved day;
+  int64_t strong_auth_failures = 0;
+  int64_t approvals_since_strong_auth = 0;
+  int64_t attempts_since_strong_auth = 0;
+};
+
+// The velocity windows of a device or a merchant.
+struct SubjectSnapshot {
+  Subject subject = Subject::kDevice;
+  std::string id;
+  std::vector<SubjectWindows::SavedWindow> windows;
+};
+
+// An Authorize's idempotency record.
+struct TransactionSnapshot {
+  std::string transaction_id;
+  std::string user_id;
+  std::string merchant_id;
+  int64_t amount_minor = 0;
+  std::string currency;
+  std::string device_id;
+  std::string mandate_id;
+  int64_t time_ms = 0;
+  bool approved = false;
+  bool released = false;
+  std::optional<Outcome> outcome;
+  AuthorizeResponse response;
+};
+
+struct GrantSnapshot {
+  GrantMandateRequest request;
+  std::string mandate_id;
+};
+
+// One line of the decision log: an Authorize with its inputs and answer, or an outcome.
+struct DecisionLogEntry {
+  int64_t time_ms = 0;
+  std::string transaction_id;
+  std::optional<AuthorizeRequest> request;    // set for an Authorize
+  std::optional<AuthorizeResponse> response;  // set for an Authorize
+  std::optional<Outcome> outcome;             // set for a ReportOutcome
+};
+
+// The state after one call, as whole records: applying changes in order reproduces the state.
+struct StateChange {
+  std::vector<UserSnapshot> users;
+  std::vector<SubjectSnapshot> subjects;
+  std::vector<TransactionSnapshot> transactions;
+  std::vector<std::string> expired_transactions;  // idempotency records past retention
+  std::vector<GrantSnapshot> grants;
+  std::vector<DecisionLogEntry> log;
+};
+
+// What a journal restores at start.
+struct RestoredState {
+  std::vector<UserSnapshot> users;
+  std::vector<SubjectSnapshot> subjects;
+  std::vector<TransactionSnapshot> transactions;
+  std::vector<GrantSnapshot> grants;
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+
+  // OK while changes can be made durable. UNAVAILABLE (with the reason, e.g. a full disk) while
+  // they cannot: the engine then refuses every change before making it, and reads keep working.
+  virtual absl::Status Ready() const = 0;
+  // Queues `change` after every change queued before it and returns its sequence number.
+  // Called with engine locks held: must not block on I/O.
+  virtual uint64_t Append(StateChange change) = 0;
+  // The sequence number of the last change queued.
+  virtual uint64_t LastSequence() const = 0;
+  // Blocks until every change up to `sequence` is durable. UNAVAILABLE if writing failed.
+  virtual absl::Status WaitDurable(uint64_t sequence) = 0;
+};
+
+}  // namespace vigil
