@@ -1,9 +1,12 @@
 #include "engine/server/risk_engine_service.h"
 
-#include "engine/server/codec.h"
+#include "engine/codec/codec.h"
 #include "engine/server/unary.h"
 
 namespace vigil::server {
+
+using codec::Decode;
+using codec::Encode;
 
 grpc::ServerUnaryReactor* RiskEngineService::Authorize(grpc::CallbackServerContext* context,
                                                        const v1::AuthorizeRequest* request,

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "absl/status/status.h"
-#include "engine/server/codec.h"
+#include "engine/codec/codec.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 
@@ -12,7 +12,7 @@ namespace vigil::server {
 inline grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
                                              const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpc(status));
+  reactor->Finish(codec::ToGrpc(status));
   return reactor;
 }
 

@@ -1,9 +1,12 @@
 #include "engine/server/users_service.h"
 
-#include "engine/server/codec.h"
+#include "engine/codec/codec.h"
 #include "engine/server/unary.h"
 
 namespace vigil::server {
+
+using codec::Decode;
+using codec::Encode;
 namespace {
 
 grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,

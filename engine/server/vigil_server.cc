@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <utility>
@@ -30,10 +31,38 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     server->own_clock_ = std::make_unique<SystemClock>();
     clock = server->own_clock_.get();
   }
+  server->clock_ = clock;
   EngineOptions engine_options;
   engine_options.trust_client_time = options.trust_client_time;
   engine_options.id_seed = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32);
+  std::optional<RestoredState> restored;
+  if (!options.data_dir.empty()) {
+    const absl::Time began = absl::Now();
+    store::StoreOptions store_options;
+    store_options.path = options.data_dir;
+    store_options.sync = options.fsync;
+    store_options.env = options.store_env;
+    absl::StatusOr<std::unique_ptr<store::RocksDbStore>> opened =
+        store::RocksDbStore::Open(store_options);
+    if (!opened.ok()) return opened.status();
+    server->store_ = *std::move(opened);
+    absl::StatusOr<RestoredState> loaded = server->store_->Load();
+    if (!loaded.ok()) return loaded.status();
+    restored = *std::move(loaded);
+    server->recovery_.users = restored->users.size();
+    server->recovery_.transactions = restored->transactions.size();
+    server->recovery_.took = absl::Now() - began;
+    engine_options.journal = server->store_.get();
+  }
   server->engine_ = std::make_unique<Engine>(*std::move(policy), clock, engine_options);
+  if (restored.has_value()) {
+    const absl::Time began = absl::Now();
+    if (absl::Status status = server->engine_->Restore(*restored); !status.ok()) {
+      return absl::DataLossError(absl::StrCat("the store cannot be restored: ", status.message()));
+    }
+    server->recovery_.took += absl::Now() - began;
+  }
+  server->audit_ = std::make_unique<AuditService>(server->store_.get());
   server->risk_engine_ = std::make_unique<RiskEngineService>(server->engine_.get());
   server->mandates_ = std::make_unique<MandatesService>(server->engine_.get());
   server->users_ = std::make_unique<UsersService>(server->engine_.get());
@@ -45,6 +74,7 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
   builder.RegisterService(server->risk_engine_.get());
   builder.RegisterService(server->mandates_.get());
   builder.RegisterService(server->users_.get());
+  builder.RegisterService(server->audit_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -55,12 +85,36 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     server->watcher_ =
         std::thread(&VigilServer::WatchRules, server.get(), options.rules_poll_interval);
   }
+  if (options.sweep_interval > absl::ZeroDuration()) {
+    server->sweeper_ = std::thread(&VigilServer::Sweep, server.get(), options);
+  }
   return server;
+}
+
+void VigilServer::Sweep(const ServerOptions& options) {
+  while (!stopping_.WaitForNotificationWithTimeout(options.sweep_interval)) {
+    const int64_t now_ms = clock_->NowMs();
+    const absl::StatusOr<size_t> expired = engine_->ExpireTransactions(
+        now_ms - absl::ToInt64Milliseconds(options.idempotency_retention));
+    if (!expired.ok()) {
+      std::fprintf(stderr, "vigild: cannot expire idempotency records: %s\n",
+                   expired.status().ToString().c_str());
+    }
+    if (store_ != nullptr) {
+      const absl::Status trimmed = store_->DeleteDecisionsBefore(
+          now_ms - absl::ToInt64Milliseconds(options.decision_log_retention));
+      if (!trimmed.ok()) {
+        std::fprintf(stderr, "vigild: cannot trim the decision log: %s\n",
+                     trimmed.ToString().c_str());
+      }
+    }
+  }
 }
 
 VigilServer::~VigilServer() {
   Shutdown(absl::ZeroDuration());
   if (watcher_.joinable()) watcher_.join();
+  if (sweeper_.joinable()) sweeper_.join();
 }
 
 absl::Status VigilServer::ReloadRules() {

@@ -17,8 +17,12 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address to serve gRPC on, HOST:PORT");
 ABSL_FLAG(std::string, rules, "rules/", "directory of the rule set");
 ABSL_FLAG(std::string, data_dir, "",
-          "directory for durable state (accepted; state is in memory until the durable store "
-          "lands)");
+          "directory of the embedded store (RocksDB); empty keeps state in memory only");
+ABSL_FLAG(bool, fsync, true,
+          "sync every write batch to disk (survives power loss); --nofsync only hands it to the "
+          "OS (survives a crash of vigild)");
+ABSL_FLAG(int, idempotency_retention_h, 24 * 7, "hours a transaction_id is remembered");
+ABSL_FLAG(int, decision_log_retention_d, 90, "days the decision log is kept");
 ABSL_FLAG(bool, trust_client_time, false,
           "take each Authorize's event_time_ms as its time (replays and tests only)");
 ABSL_FLAG(int, rules_poll_ms, 1000,
@@ -48,17 +52,28 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.trust_client_time = absl::GetFlag(FLAGS_trust_client_time);
   options.rules_poll_interval = absl::Milliseconds(absl::GetFlag(FLAGS_rules_poll_ms));
+  options.fsync = absl::GetFlag(FLAGS_fsync);
+  options.idempotency_retention = absl::Hours(absl::GetFlag(FLAGS_idempotency_retention_h));
+  options.decision_log_retention = absl::Hours(24 * absl::GetFlag(FLAGS_decision_log_retention_d));
   absl::StatusOr<std::unique_ptr<vigil::server::VigilServer>> server =
       vigil::server::VigilServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "vigild: cannot start: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  std::fprintf(stderr, "vigild: serving on %s (port %d), rules %s version %s%s%s\n",
+  if (!options.data_dir.empty()) {
+    const auto& recovery = (*server)->recovery();
+    std::fprintf(stderr, "vigild: restored %zu users and %zu idempotency records from %s in %s\n",
+                 recovery.users, recovery.transactions, options.data_dir.c_str(),
+                 absl::FormatDuration(recovery.took).c_str());
+  }
+  std::fprintf(stderr, "vigild: serving on %s (port %d), rules %s version %s, %s%s\n",
                options.listen.c_str(), (*server)->port(), options.rules_dir.c_str(),
                (*server)->rules_version().c_str(),
-               options.trust_client_time ? ", trusting client event times" : "",
-               options.data_dir.empty() ? "" : ", state in memory (durable store not yet built)");
+               options.data_dir.empty() ? "state in memory only (no --data-dir)"
+               : options.fsync          ? "store synced to disk on every write"
+                                        : "store written to the OS (--nofsync)",
+               options.trust_client_time ? ", trusting client event times" : "");
 
   std::thread signal_waiter([&] {
     int signal = 0;

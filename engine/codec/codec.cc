@@ -1,10 +1,10 @@
-#include "engine/server/codec.h"
+#include "engine/codec/codec.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
 
-namespace vigil::server {
+namespace vigil::codec {
 namespace {
 
 absl::Status UnknownEnum(absl::string_view field, int value) {
@@ -195,4 +195,109 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-}  // namespace vigil::server
+absl::StatusOr<AuthorizeResponse> Decode(const v1::AuthorizeResponse& response) {
+  AuthorizeResponse out;
+  switch (response.decision()) {
+    case v1::APPROVE:
+      out.decision = Decision::kApprove;
+      break;
+    case v1::CHALLENGE:
+      out.decision = Decision::kChallenge;
+      break;
+    case v1::DECLINE:
+      out.decision = Decision::kDecline;
+      break;
+    default:
+      return UnknownEnum("decision", response.decision());
+  }
+  for (const v1::Reason& reason : response.reasons()) {
+    out.reasons.push_back(Reason{reason.code(), reason.rule_id(), reason.message()});
+  }
+  for (const v1::Reason& reason : response.shadow_reasons()) {
+    out.shadow_reasons.push_back(Reason{reason.code(), reason.rule_id(), reason.message()});
+  }
+  out.notify_user = response.notify_user();
+  out.decision_id = response.decision_id();
+  out.rules_version = response.rules_version();
+  return out;
+}
+
+absl::StatusOr<Mandate> Decode(const v1::Mandate& mandate) {
+  Mandate out;
+  switch (mandate.status()) {
+    case v1::ACTIVE:
+      out.status = MandateStatus::kActive;
+      break;
+    case v1::PAUSED:
+      out.status = MandateStatus::kPaused;
+      break;
+    case v1::REVOKED:
+      out.status = MandateStatus::kRevoked;
+      break;
+    default:
+      return UnknownEnum("status", mandate.status());
+  }
+  out.mandate_id = mandate.mandate_id();
+  out.user_id = mandate.user_id();
+  out.merchant_id = mandate.merchant_id();
+  out.expires_at_ms = mandate.expires_at_ms();
+  out.per_txn_limit_minor = mandate.per_txn_limit_minor();
+  out.daily_limit_minor = mandate.daily_limit_minor();
+  out.monthly_limit_minor = mandate.monthly_limit_minor();
+  out.consent.explicit_opt_in = mandate.consent().explicit_opt_in();
+  out.consent.terms_version = mandate.consent().terms_version();
+  out.consent.consented_at_ms = mandate.consent().consented_at_ms();
+  out.consent.channel = mandate.consent().channel();
+  out.created_at_ms = mandate.created_at_ms();
+  out.last_used_at_ms = mandate.last_used_at_ms();
+  out.revoked_at_ms = mandate.revoked_at_ms();
+  out.revoke_reason = mandate.revoke_reason();
+  return out;
+}
+
+void Encode(const AuthorizeRequest& request, v1::AuthorizeRequest& out) {
+  out.set_transaction_id(request.transaction_id);
+  out.set_user_id(request.user_id);
+  out.set_merchant_id(request.merchant_id);
+  out.set_mandate_id(request.mandate_id);
+  out.set_amount_minor(request.amount_minor);
+  out.set_currency(request.currency);
+  out.set_channel(static_cast<v1::Channel>(static_cast<int>(request.channel)));
+  out.set_merchant_category(request.merchant_category);
+  out.set_device_id(request.device_id);
+  out.set_funding_source(static_cast<v1::FundingSource>(static_cast<int>(request.funding_source)));
+  out.set_event_time_ms(request.event_time_ms);
+  for (const auto& [key, value] : request.attributes) (*out.mutable_attributes())[key] = value;
+}
+
+void Encode(const GrantMandateRequest& request, v1::GrantMandateRequest& out) {
+  out.set_request_id(request.request_id);
+  out.set_user_id(request.user_id);
+  out.set_merchant_id(request.merchant_id);
+  out.set_per_txn_limit_minor(request.per_txn_limit_minor);
+  out.set_daily_limit_minor(request.daily_limit_minor);
+  out.set_monthly_limit_minor(request.monthly_limit_minor);
+  out.set_expires_at_ms(request.expires_at_ms);
+  out.mutable_consent()->set_explicit_opt_in(request.consent.explicit_opt_in);
+  out.mutable_consent()->set_terms_version(request.consent.terms_version);
+  out.mutable_consent()->set_consented_at_ms(request.consent.consented_at_ms);
+  out.mutable_consent()->set_channel(request.consent.channel);
+}
+
+v1::Outcome Encode(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kCompleted:
+      return v1::COMPLETED;
+    case Outcome::kFailed:
+      return v1::FAILED;
+    case Outcome::kReversed:
+      return v1::REVERSED;
+    case Outcome::kStrongAuthPassed:
+      return v1::STRONG_AUTH_PASSED;
+    case Outcome::kStrongAuthFailed:
+      return v1::STRONG_AUTH_FAILED;
+  }
+  return v1::OUTCOME_UNSPECIFIED;
+}
+
+}  // namespace vigil::codec

@@ -1,8 +1,8 @@
 #pragma once
 
-// Translation between the wire messages of vigil.v1 and the core's types, and between
-// absl::Status and grpc::Status. Decoding rejects enum values the API does not define with
-// INVALID_ARGUMENT naming the field. Pure functions; thread-safe.
+// Translation between the messages of vigil.v1 (on the wire and in the store) and the core's
+// types, and between absl::Status and grpc::Status. Decoding rejects enum values the API does not
+// define with INVALID_ARGUMENT naming the field. Pure functions; thread-safe.
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -10,18 +10,24 @@
 #include "grpcpp/support/status.h"
 #include "vigil/v1/vigil.pb.h"
 
-namespace vigil::server {
+namespace vigil::codec {
 
 absl::StatusOr<AuthorizeRequest> Decode(const v1::AuthorizeRequest& request);
 absl::StatusOr<Outcome> Decode(v1::Outcome outcome);
 GrantMandateRequest Decode(const v1::GrantMandateRequest& request);
 UserProfile Decode(const v1::UserProfile& profile);
 
+absl::StatusOr<AuthorizeResponse> Decode(const v1::AuthorizeResponse& response);
+absl::StatusOr<Mandate> Decode(const v1::Mandate& mandate);
+
+void Encode(const AuthorizeRequest& request, v1::AuthorizeRequest& out);
 void Encode(const AuthorizeResponse& response, v1::AuthorizeResponse& out);
 void Encode(const Mandate& mandate, v1::Mandate& out);
 void Encode(const UserProfile& profile, v1::UserProfile& out);
+void Encode(const GrantMandateRequest& request, v1::GrantMandateRequest& out);
+v1::Outcome Encode(Outcome outcome);
 
 // Abseil's status codes are gRPC's, number for number.
 grpc::Status ToGrpc(const absl::Status& status);
 
-}  // namespace vigil::server
+}  // namespace vigil::codec

@@ -1,0 +1,112 @@
+#pragma once
+
+// RocksDbStore keeps vigild's state in an embedded RocksDB under --data-dir: user state
+// (profiles, mandates, usage, velocity windows), device and merchant windows, idempotency
+// records, grant requests, and the decision log. It is the engine's Journal.
+//
+//   absl::StatusOr<std::unique_ptr<RocksDbStore>> store = RocksDbStore::Open({.path = dir});
+//   absl::StatusOr<RestoredState> state = (*store)->Load();
+//
+// Writes are group-committed: Append() only queues, one writer thread turns everything queued
+// into one RocksDB write batch (synced to disk when `sync`), then releases every caller waiting
+// in WaitDurable(). If a write fails (a full disk), the store stops accepting changes (Ready()
+// is UNAVAILABLE), keeps the unwritten batch, and retries it every second; once it is written
+// the store is ready again. Reads of the engine's memory keep working meanwhile.
+//
+// Keys: "u/USER" UserState, "s/d/DEVICE" and "s/m/MERCHANT" SubjectState, "t/TXN"
+// TransactionState, "g/REQUEST" GrantState, "l/TIME/BOOT/SEQ" DecisionRecord (time-ordered),
+// "meta/format", "meta/boot".
+//
+// Thread-safe.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/core/journal.h"
+#include "vigil/v1/vigil.pb.h"
+
+namespace rocksdb {
+class DB;
+class Env;
+}  // namespace rocksdb
+
+namespace vigil::store {
+
+// The on-disk format this build reads and writes.
+inline constexpr int kFormatVersion = 1;
+
+struct StoreOptions {
+  std::string path;
+  // Sync each batch to disk (survives power loss) rather than only handing it to the OS
+  // (survives a crash of vigild).
+  bool sync = true;
+  // The environment RocksDB does its I/O through; nullptr for the real one. Tests inject faults
+  // here. Not owned; must outlive the store.
+  rocksdb::Env* env = nullptr;
+  // How long a failed write waits before it is tried again.
+  absl::Duration retry_interval = absl::Seconds(1);
+};
+
+class RocksDbStore final : public Journal {
+ public:
+  // Opens (or creates) the store at options.path.
+  //   FAILED_PRECONDITION: another process holds the directory; it was written by a newer
+  //     vigild; or it holds files that are not a Vigil store. Nothing is changed.
+  //   DATA_LOSS: the store is damaged.
+  static absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(const StoreOptions& options);
+  // Writes what is queued (if it can), then closes.
+  ~RocksDbStore() override;
+
+  // Everything needed to restore the engine. DATA_LOSS for a record that cannot be read.
+  absl::StatusOr<RestoredState> Load();
+
+  // Calls `sink` with every decision log entry with since_ms <= time_ms < until_ms, oldest
+  // first, until it returns false.
+  absl::Status ExportDecisions(int64_t since_ms, int64_t until_ms,
+                               const std::function<bool(const vigil::v1::DecisionRecord&)>& sink);
+  // Deletes the decision log entries older than `before_ms`.
+  absl::Status DeleteDecisionsBefore(int64_t before_ms);
+
+  absl::Status Ready() const override;
+  uint64_t Append(StateChange change) override;
+  uint64_t LastSequence() const override;
+  absl::Status WaitDurable(uint64_t sequence) override;
+
+  struct Stats {
+    uint64_t batches = 0;  // RocksDB writes
+    uint64_t changes = 0;  // StateChanges written
+    uint64_t failed_writes = 0;
+  };
+  Stats stats() const;
+
+ private:
+  RocksDbStore(std::unique_ptr<rocksdb::DB> db, const StoreOptions& options, uint64_t boot);
+
+  void WriteLoop();
+  // Writes `batch` (changes seq first..last); OK or the reason it failed.
+  absl::Status Write(const std::deque<std::pair<uint64_t, StateChange>>& batch);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  const StoreOptions options_;
+  const uint64_t boot_;
+
+  mutable absl::Mutex mu_;
+  std::deque<std::pair<uint64_t, StateChange>> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t appended_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread writer_;
+};
+
+}  // namespace vigil::store
