@@ -68,6 +68,12 @@ absl::Status Engine::Durable(uint64_t sequence) {
   return options_.journal->WaitDurable(sequence);
 }
 
+void Engine::AwaitVisible(uint64_t sequence) {
+  // A read waits for what it saw to be durable, unless the store cannot write: reads keep
+  // working then, answering from memory.
+  if (options_.journal != nullptr) (void)options_.journal->WaitDurable(sequence);
+}
+
 absl::Status Engine::Writable() const {
   return options_.journal != nullptr ? options_.journal->Ready() : absl::OkStatus();
 }
@@ -706,7 +712,11 @@ absl::StatusOr<Mandate> Engine::ChangeMandate(absl::string_view mandate_id,
       }
       Mandate view = View(mandate.mandate, *policy, now_ms);
       lock.Release();
-      VIGIL_RETURN_IF_ERROR(Durable(sequence));
+      if (kReadOnly) {
+        AwaitVisible(sequence);
+      } else {
+        VIGIL_RETURN_IF_ERROR(Durable(sequence));
+      }
       return view;
     }
   }
@@ -731,7 +741,7 @@ absl::StatusOr<std::vector<Mandate>> Engine::ListMandates(absl::string_view user
     }
     sequence = options_.journal ? options_.journal->LastSequence() : 0;
   }
-  VIGIL_RETURN_IF_ERROR(Durable(sequence));
+  AwaitVisible(sequence);
   return mandates;
 }
 
@@ -856,7 +866,7 @@ absl::StatusOr<UserProfile> Engine::GetUserProfile(absl::string_view user_id) {
     profile = *state->profile;
     sequence = options_.journal ? options_.journal->LastSequence() : 0;
   }
-  VIGIL_RETURN_IF_ERROR(Durable(sequence));
+  AwaitVisible(sequence);
   return profile;
 }
 

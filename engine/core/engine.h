@@ -187,6 +187,8 @@ class Engine {
   uint64_t Append(StateChange change);
   // Waits until `sequence` is durable; OK without a journal.
   absl::Status Durable(uint64_t sequence);
+  // Waits until `sequence` is durable, but answers anyway if the journal cannot write.
+  void AwaitVisible(uint64_t sequence);
   // UNAVAILABLE while the journal cannot write; OK otherwise.
   absl::Status Writable() const;
   // The shard of a device's or merchant's windows, or nullptr when the policy reads none or the

@@ -274,10 +274,10 @@ absl::Status RocksDbStore::Write(const std::deque<std::pair<uint64_t, StateChang
   rocksdb::WriteOptions options;
   options.sync = options_.sync;
   rocksdb::Status status = db_->Write(options, &write);
-  if (!status.ok() && !db_->Resume().ok()) {
-    // Still failing; the caller retries later.
-  } else if (!status.ok()) {
-    status = db_->Write(options, &write);
+  if (!status.ok()) {
+    // A failed write leaves RocksDB refusing writes until it is told to resume.
+    const rocksdb::Status resumed = db_->Resume();
+    if (resumed.ok()) status = db_->Write(options, &write);
   }
   return FromRocks(status, "cannot write the store");
 }
@@ -299,21 +299,23 @@ void RocksDbStore::WriteLoop() {
       }
     }
     const absl::Status written = Write(batch);
-    absl::MutexLock lock(&mu_);
-    if (written.ok()) {
-      durable_ = batch.back().first;
-      stats_.batches += 1;
-      stats_.changes += batch.size();
-      failure_ = absl::OkStatus();
-      batch.clear();
-      continue;
+    {
+      absl::MutexLock lock(&mu_);
+      if (written.ok()) {
+        durable_ = batch.back().first;
+        stats_.batches += 1;
+        stats_.changes += batch.size();
+        failure_ = absl::OkStatus();
+        batch.clear();
+        continue;
+      }
+      stats_.failed_writes += 1;
+      failure_ = absl::UnavailableError(absl::StrCat(
+          written.message(), " — changes are refused until the store can write again"));
+      if (stopping_) return;
     }
-    stats_.failed_writes += 1;
-    failure_ = absl::UnavailableError(
-        absl::StrCat(written.message(), " — changes are refused until the store can write again"));
-    if (stopping_) return;
-    // Keep the batch; try again after a pause (or at once when stopping, to give up).
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.retry_interval);
+    // Keep the batch and try it again after a pause.
+    absl::SleepFor(options_.retry_interval);
   }
 }
 
