@@ -65,6 +65,16 @@ expect 1 'INVALID_ARGUMENT: currency' -- \
   authorize --user alice --merchant coffee-42 --amount 1 --currency cny
 expect 2 'unknown command' -- frobnicate
 
+# The decision log, as JSON Lines: every Authorize above with its inputs and answer.
+out=$(ctl export-decisions 2>"$work/export.err")
+rc=$?
+checks=$((checks + 1))
+lines=$(grep -c '"transaction_id":"t-1"' <<<"$out")
+if [ "$rc" -ne 0 ] || [ "$lines" -ne 1 ] || ! grep -q '"decision":"CHALLENGE"' <<<"$out" ||
+   ! grep -q "exported [0-9]* decision log entries" "$work/export.err"; then
+  echo "FAIL: vigilctl export-decisions exited $rc:"; sed 's/^/    /' <<<"$out" "$work/export.err"; failures=$((failures + 1))
+fi
+
 # SIGHUP reloads the rules.
 kill -HUP "$pid"
 checks=$((checks + 1))

@@ -18,6 +18,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -64,6 +65,11 @@ ABSL_FLAG(std::string, reason, "", "revoke: why");
 ABSL_FLAG(std::string, birth_date, "", "profile put: YYYY-MM-DD");
 ABSL_FLAG(bool, risk_assessment, false, "profile put: risk assessment completed");
 ABSL_FLAG(bool, notify_every, false, "profile put: notify the user of every transaction");
+ABSL_FLAG(std::string, since, "",
+          "export-decisions: from this time (inclusive), RFC 3339 (2026-11-27T00:00:00+08:00) or "
+          "epoch ms; default: 24 hours ago");
+ABSL_FLAG(std::string, until, "",
+          "export-decisions: to this time (exclusive), as --since; default: now");
 
 namespace {
 
@@ -90,6 +96,8 @@ commands:
   profile put --user U [--birth-date YYYY-MM-DD] [--risk-assessment] [--per-txn A] [--daily A]
               [--notify-every]
   profile get --user U
+  export-decisions [--since TIME] [--until TIME]
+                                           the decision log as JSON Lines, oldest first
 )";
 
 // A usage mistake: the command line, not the server, is wrong.
@@ -177,7 +185,8 @@ class Client {
         risk_(vigil::v1::RiskEngine::NewStub(channel_)),
         mandates_(vigil::v1::Mandates::NewStub(channel_)),
         users_(vigil::v1::Users::NewStub(channel_)),
-        health_(grpc::health::v1::Health::NewStub(channel_)) {}
+        health_(grpc::health::v1::Health::NewStub(channel_)),
+        audit_(vigil::v1::Audit::NewStub(channel_)) {}
 
   // Makes one call and prints its answer; returns the process exit code.
   template <typename Stub, typename Request, typename Response>
@@ -208,6 +217,7 @@ class Client {
   vigil::v1::Mandates::Stub* mandates() { return mandates_.get(); }
   vigil::v1::Users::Stub* users() { return users_.get(); }
   grpc::health::v1::Health::Stub* health() { return health_.get(); }
+  vigil::v1::Audit::Stub* audit() { return audit_.get(); }
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
@@ -215,6 +225,7 @@ class Client {
   std::unique_ptr<vigil::v1::Mandates::Stub> mandates_;
   std::unique_ptr<vigil::v1::Users::Stub> users_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::unique_ptr<vigil::v1::Audit::Stub> audit_;
 };
 
 int Health(Client& client) {
@@ -391,6 +402,52 @@ int Profile(Client& client, absl::string_view action) {
   UsageError("profile takes put or get");
 }
 
+// RFC 3339 or epoch milliseconds.
+int64_t TimeFlag(const absl::Flag<std::string>& flag, absl::string_view name, int64_t fallback) {
+  const std::string text = absl::GetFlag(flag);
+  if (text.empty()) return fallback;
+  int64_t ms = 0;
+  if (absl::SimpleAtoi(text, &ms)) return ms;
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
+    UsageError(absl::StrCat("--", name, ": \"", text,
+                            "\" is neither RFC 3339 (2026-11-27T00:00:00+08:00) nor epoch ms"));
+  }
+  return absl::ToUnixMillis(time);
+}
+
+int ExportDecisions(Client& client) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  vigil::v1::ExportDecisionsRequest request;
+  request.set_since_ms(TimeFlag(FLAGS_since, "since", now - 24 * 3600 * 1000));
+  request.set_until_ms(TimeFlag(FLAGS_until, "until", now + 1));
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<vigil::v1::DecisionRecord>> reader =
+      client.audit()->ExportDecisions(&context, request);
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  vigil::v1::DecisionRecord record;
+  int64_t count = 0;
+  std::string line;
+  while (reader->Read(&record)) {
+    line.clear();
+    (void)google::protobuf::util::MessageToJsonString(record, &line, options);
+    std::printf("%s\n", line.c_str());
+    ++count;
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) {
+    std::fprintf(
+        stderr, "vigilctl: %s: %s\n",
+        absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
+        status.error_message().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "exported %lld decision log entries\n", static_cast<long long>(count));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -410,6 +467,7 @@ int main(int argc, char** argv) {
     return ChangeMandate(client, command);
   }
   if (command == "revoke-all") return RevokeAll(client);
+  if (command == "export-decisions") return ExportDecisions(client);
   if (command == "profile") {
     if (args.size() < 3) UsageError("profile takes put or get");
     return Profile(client, args[2]);
