@@ -337,9 +337,10 @@ TEST_F(FaultTest, AFullDiskRefusesChangesKeepsReadsAndRecovers) {
   EXPECT_TRUE(engine.ListMandates("u", true).ok());
 
   disk.SetFull(false);
-  // The store retries on its own; wait for it (bounded).
+  // The store retries on its own, and RocksDB checks free space every few seconds: wait for it,
+  // at most 30 s.
   absl::Status ready = (*store)->Ready();
-  for (int i = 0; i < 500 && !ready.ok(); ++i) {
+  for (int i = 0; i < 3000 && !ready.ok(); ++i) {
     absl::SleepFor(absl::Milliseconds(10));
     ready = (*store)->Ready();
   }
