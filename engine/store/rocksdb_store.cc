@@ -134,10 +134,28 @@ RocksDbStore::~RocksDbStore() {
     stopping_ = true;
   }
   writer_.join();
+  absl::WriterMutexLock lock(&db_mu_);
   if (db_ != nullptr) (void)db_->Close();
 }
 
+absl::Status RocksDbStore::Reopen() {
+  absl::WriterMutexLock lock(&db_mu_);
+  if (db_ != nullptr) (void)db_->Close();
+  db_.reset();
+  rocksdb::Options rocks;
+  rocks.paranoid_checks = true;
+  rocks.env = options_.env != nullptr ? options_.env : rocksdb::Env::Default();
+  rocks.IncreaseParallelism(2);
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::Open(rocks, options_.path, &raw);
+  if (!opened.ok()) return FromRocks(opened, "cannot reopen the store");
+  db_.reset(raw);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RestoredState> RocksDbStore::Load() {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is not open");
   RestoredState state;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   auto damaged = [](const rocksdb::Slice& key) {
@@ -188,6 +206,8 @@ absl::StatusOr<RestoredState> RocksDbStore::Load() {
 absl::Status RocksDbStore::ExportDecisions(
     int64_t since_ms, int64_t until_ms,
     const std::function<bool(const vigil::v1::DecisionRecord&)>& sink) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is being reopened; try again");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   const std::string end = LogKeyAt(until_ms);
   for (it->Seek(LogKeyAt(since_ms)); it->Valid() && it->key().starts_with("l/"); it->Next()) {
@@ -205,6 +225,8 @@ absl::Status RocksDbStore::ExportDecisions(
 absl::Status RocksDbStore::DeleteDecisionsBefore(int64_t before_ms) {
   absl::Status ready = Ready();
   if (!ready.ok()) return ready;
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is being reopened");
   return FromRocks(db_->DeleteRange(rocksdb::WriteOptions(), db_->DefaultColumnFamily(),
                                     LogKeyAt(0), LogKeyAt(before_ms)),
                    "cannot trim the decision log");
@@ -243,7 +265,8 @@ RocksDbStore::Stats RocksDbStore::stats() const {
   return stats_;
 }
 
-absl::Status RocksDbStore::Write(const std::deque<std::pair<uint64_t, StateChange>>& batch) {
+absl::Status RocksDbStore::Write(const std::deque<std::pair<uint64_t, StateChange>>& batch,
+                                 bool retrying) {
   rocksdb::WriteBatch write;
   std::string value;
   for (const auto& [sequence, change] : batch) {
@@ -273,17 +296,24 @@ absl::Status RocksDbStore::Write(const std::deque<std::pair<uint64_t, StateChang
   }
   rocksdb::WriteOptions options;
   options.sync = options_.sync;
-  rocksdb::Status status = db_->Write(options, &write);
-  if (!status.ok()) {
-    // A failed write leaves RocksDB refusing writes until it is told to resume.
-    const rocksdb::Status resumed = db_->Resume();
-    if (resumed.ok()) status = db_->Write(options, &write);
+  {
+    absl::ReaderMutexLock db_lock(&db_mu_);
+    if (db_ != nullptr) {
+      rocksdb::Status status = db_->Write(options, &write);
+      // A failed write leaves RocksDB refusing writes until it resumes.
+      if (!status.ok() && db_->Resume().ok()) status = db_->Write(options, &write);
+      if (status.ok() || !retrying) return FromRocks(status, "cannot write the store");
+    }
   }
-  return FromRocks(status, "cannot write the store");
+  // Still failing on a retry: start RocksDB afresh, then try once more.
+  if (absl::Status reopened = Reopen(); !reopened.ok()) return reopened;
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  return FromRocks(db_->Write(options, &write), "cannot write the store");
 }
 
 void RocksDbStore::WriteLoop() {
   std::deque<std::pair<uint64_t, StateChange>> batch;
+  bool failed_before = false;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -298,7 +328,8 @@ void RocksDbStore::WriteLoop() {
         queue_.pop_front();
       }
     }
-    const absl::Status written = Write(batch);
+    const absl::Status written = Write(batch, /*retrying=*/failed_before);
+    failed_before = !written.ok();
     {
       absl::MutexLock lock(&mu_);
       if (written.ok()) {

@@ -10,8 +10,9 @@
 // Writes are group-committed: Append() only queues, one writer thread turns everything queued
 // into one RocksDB write batch (synced to disk when `sync`), then releases every caller waiting
 // in WaitDurable(). If a write fails (a full disk), the store stops accepting changes (Ready()
-// is UNAVAILABLE), keeps the unwritten batch, and retries it every second; once it is written
-// the store is ready again. Reads of the engine's memory keep working meanwhile.
+// is UNAVAILABLE), keeps the unwritten batch, and retries it every second — reopening RocksDB if
+// it will not resume on its own; once the batch is written the store is ready again. Reads of
+// the engine's memory keep working meanwhile.
 //
 // Keys: "u/USER" UserState, "s/d/DEVICE" and "s/m/MERCHANT" SubjectState, "t/TXN"
 // TransactionState, "g/REQUEST" GrantState, "l/TIME/BOOT/SEQ" DecisionRecord (time-ordered),
@@ -93,9 +94,15 @@ class RocksDbStore final : public Journal {
 
   void WriteLoop();
   // Writes `batch` (changes seq first..last); OK or the reason it failed.
-  absl::Status Write(const std::deque<std::pair<uint64_t, StateChange>>& batch);
+  // `retrying`: the previous write failed too.
+  absl::Status Write(const std::deque<std::pair<uint64_t, StateChange>>& batch, bool retrying);
+  // After a failed write RocksDB refuses writes until it recovers; when it does not, closing and
+  // opening it again (it replays its log) is the reliable way back.
+  absl::Status Reopen();
 
-  std::unique_ptr<rocksdb::DB> db_;
+  // Shared by readers; held exclusively only to reopen. Null after a failed reopen.
+  mutable absl::Mutex db_mu_;
+  std::unique_ptr<rocksdb::DB> db_ ABSL_GUARDED_BY(db_mu_);
   const StoreOptions options_;
   const uint64_t boot_;
 
