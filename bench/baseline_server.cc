@@ -1,0 +1,68 @@
+// vigil-baseline: a server with vigil.v1.RiskEngine's Authorize signature that answers APPROVE at
+// once, on the same gRPC callback API and build as vigild. Loading it with vigil-bench in the
+// same run as vigild shows what gRPC alone costs on the machine, so that Vigil's own cost can be
+// told apart from the transport's.
+//
+//   vigil-baseline --listen 127.0.0.1:50052
+
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "engine/server/dashed_flags.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "vigil/v1/vigil.grpc.pb.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "address to serve on, HOST:PORT");
+
+namespace {
+
+class ImmediateRiskEngine final : public vigil::v1::RiskEngine::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
+                                      const vigil::v1::AuthorizeRequest* request,
+                                      vigil::v1::AuthorizeResponse* response) override {
+    // The same answer shape as vigild's plain APPROVE, so the bytes on the wire are alike.
+    response->set_decision(vigil::v1::APPROVE);
+    response->set_decision_id(request->transaction_id());
+    response->set_rules_version("baseline");
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  vigil::AcceptDashedFlagNames(argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ImmediateRiskEngine service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "vigil-baseline: cannot listen on %s\n",
+                 absl::GetFlag(FLAGS_listen).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "vigil-baseline: serving on %s (port %d)\n",
+               absl::GetFlag(FLAGS_listen).c_str(), port);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  server->Shutdown();
+  return 0;
+}
