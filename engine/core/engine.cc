@@ -222,12 +222,10 @@ Engine::SubjectShard* Engine::ShardIfRead(Sharded<SubjectWindows>& table,
   return &table.ShardFor(id);
 }
 
-UserSegment Engine::SegmentOf(const UserState& state, const Policy& policy, int64_t now_ms) const {
-  std::optional<int> age;
-  if (state.birth_date.has_value()) {
-    age = AgeOn(*state.birth_date, policy.calendar().DayOf(now_ms));
-  }
-  return policy.Segment(age);
+std::optional<int> Engine::AgeAt(const std::optional<absl::CivilDay>& birth_date,
+                                 const Policy& policy, int64_t now_ms) {
+  if (!birth_date.has_value()) return std::nullopt;
+  return AgeOn(*birth_date, policy.calendar().DayOf(now_ms));
 }
 
 Engine::MandateState* Engine::ResolveMandate(UserState& state, const AuthorizeRequest& request,
@@ -370,7 +368,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   facts.request = &request;
   facts.now_ms = now_ms;
   facts.profile = state.profile.has_value() ? &*state.profile : nullptr;
-  if (state.birth_date.has_value()) facts.age = AgeOn(*state.birth_date, calendar.DayOf(now_ms));
+  facts.age = AgeAt(state.birth_date, *policy, now_ms);
   facts.segment = policy->Segment(facts.age);
   facts.user_day_used_minor = state.day.AmountIn(day);
   facts.mandate.match = match;
@@ -620,8 +618,9 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
 
   VIGIL_RETURN_IF_ERROR(Writable());
   UserState& state = StateOf(shard, request.user_id);
-  VIGIL_RETURN_IF_ERROR(policy->CheckGrant(request, SegmentOf(state, *policy, now_ms),
-                                           state.profile ? &*state.profile : nullptr));
+  VIGIL_RETURN_IF_ERROR(
+      policy->CheckGrant(request, policy->Segment(AgeAt(state.birth_date, *policy, now_ms)),
+                         state.profile ? &*state.profile : nullptr));
 
   Mandate mandate;
   mandate.mandate_id = MintId("mdt_");
@@ -832,9 +831,8 @@ absl::StatusOr<UserProfile> Engine::PutUserProfile(const UserProfile& profile) {
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = clock_->NowMs();
 
-  std::optional<int> age;
-  if (birth_date.has_value()) age = AgeOn(*birth_date, policy->calendar().DayOf(now_ms));
-  VIGIL_RETURN_IF_ERROR(policy->CheckProfile(profile, policy->Segment(age)));
+  VIGIL_RETURN_IF_ERROR(
+      policy->CheckProfile(profile, policy->Segment(AgeAt(birth_date, *policy, now_ms))));
 
   VIGIL_RETURN_IF_ERROR(Writable());
   UserShard& shard = users_.ShardFor(profile.user_id);

@@ -36,7 +36,6 @@
 #include "engine/core/sharded.h"
 #include "engine/core/subject_windows.h"
 #include "engine/core/types.h"
-#include "engine/core/velocity_window.h"
 
 namespace vigil {
 
@@ -164,7 +163,9 @@ class Engine {
   // The user's state, or nullptr. REQUIRES: shard.mu held.
   static UserState* FindState(UserShard& shard, absl::string_view user_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  UserSegment SegmentOf(const UserState& state, const Policy& policy, int64_t now_ms) const;
+  // Age on the decision date in the policy's calendar; none without a birth date.
+  static std::optional<int> AgeAt(const std::optional<absl::CivilDay>& birth_date,
+                                  const Policy& policy, int64_t now_ms);
   // The mandate a charge draws on, as API.md resolves it; nullptr with the reason in `match`.
   static MandateState* ResolveMandate(UserState& state, const AuthorizeRequest& request,
                                       int64_t now_ms, MandateMatch& match);
