@@ -7,21 +7,27 @@
 // Closed loop keeps --concurrency calls in flight over --channels channels, to find the highest
 // rate. Open loop sends at a fixed --rate and measures each call's latency from the moment it
 // was meant to be sent, so a stalled server cannot hide its queue (no coordinated omission).
-// Users are drawn with a Zipf popularity (--zipf), seeded (--seed), so runs repeat. Before the
-// run it grants each user a general mandate through the API (--setup, on by default; off for
-// vigil-baseline). A progress line prints every second; at the end a table for people, or JSON
-// with --json.
-
+//
+// The traffic is a gateway's: users drawn with a Zipf popularity (--zipf); a share of them
+// elderly (--elderly-share, their profiles say so); a share of the operations granting or
+// revoking a merchant mandate instead of charging (--mandate-ops-share); and every
+// --attack-every charges, an attack burst: one user charged --attack-charges times in a row, as
+// a stolen account is. The sequence of users and operations is seeded (--seed), so runs repeat.
+// Before the run it gives each user a profile and a general mandate through the API (--setup,
+// on by default; off for vigil-baseline, which only answers Authorize). A progress line prints
+// every second; at the end a table for people, or JSON with --json.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -46,8 +52,13 @@ ABSL_FLAG(double, duration_s, 10, "measured seconds");
 ABSL_FLAG(double, warmup_s, 2, "seconds of load before measuring");
 ABSL_FLAG(int, users, 10000, "distinct users");
 ABSL_FLAG(double, zipf, 1.1, "Zipf exponent of user popularity (0 = uniform)");
+ABSL_FLAG(double, elderly_share, 0.1, "share of users whose profile makes them elderly");
+ABSL_FLAG(double, mandate_ops_share, 0.0,
+          "share of operations that grant or revoke a merchant mandate instead of charging");
+ABSL_FLAG(int, attack_every, 0, "start an attack burst every this many operations (0: no attacks)");
+ABSL_FLAG(int, attack_charges, 200, "charges in one attack burst, all for one user");
 ABSL_FLAG(uint64_t, seed, 1, "random seed");
-ABSL_FLAG(bool, setup, true, "grant every user a general mandate first");
+ABSL_FLAG(bool, setup, true, "give every user a profile and a general mandate first");
 ABSL_FLAG(bool, json, false, "print the result as JSON");
 ABSL_FLAG(bool, progress, true, "print a progress line every second (to stderr)");
 
@@ -75,34 +86,64 @@ class Zipf {
 
 std::string UserId(int i) { return absl::StrCat("bench-user-", i); }
 
+// Whether user `i` is one of the elderly share: spread evenly over popularity ranks, so the
+// share holds among the popular users as among the rest.
+bool Elderly(int i, double share) { return std::floor((i + 1) * share) > std::floor(i * share); }
+
+// What one operation of the traffic is.
+enum class Kind { kCharge, kAttackCharge, kGrant, kRevoke };
+
+struct Latencies {
+  std::vector<double> us;
+
+  double At(double q) {
+    if (us.empty()) return 0;
+    std::sort(us.begin(), us.end());
+    return us[static_cast<size_t>(q * (us.size() - 1))] / 1000;
+  }
+};
+
 // What the calls did, in the measured interval.
 class Recorder {
  public:
-  void Record(Clock::time_point intended, Clock::time_point done, const grpc::Status& status,
-              v1::Decision decision) {
+  void Record(Kind kind, Clock::time_point intended, Clock::time_point done,
+              const grpc::Status& status, v1::Decision decision) {
+    const double us = std::chrono::duration<double, std::micro>(done - intended).count();
+    const bool authorize = kind == Kind::kCharge || kind == Kind::kAttackCharge;
     absl::MutexLock lock(&mu_);
+    // The progress line shows the warm-up too; the summary only the measured interval.
+    if (authorize && status.ok()) window_.push_back(us);
     if (done < measure_from_ || done >= measure_until_) return;
     if (!status.ok()) {
       errors_[status.error_code()] += 1;
       return;
     }
-    latencies_us_.push_back(std::chrono::duration<double, std::micro>(done - intended).count());
-    decisions_[decision] += 1;
-    window_.push_back(latencies_us_.back());
+    switch (kind) {
+      case Kind::kCharge:
+        decisions_[decision] += 1;
+        break;
+      case Kind::kAttackCharge:
+        attack_decisions_[decision] += 1;
+        break;
+      case Kind::kGrant:
+      case Kind::kRevoke:
+        mandate_ops_.us.push_back(us);
+        return;
+    }
+    // Every Authorize, attack or not, counts in the headline latency: it is the same call.
+    authorize_.us.push_back(us);
   }
   void SetInterval(Clock::time_point from, Clock::time_point until) {
     absl::MutexLock lock(&mu_);
     measure_from_ = from;
     measure_until_ = until;
   }
-  // The p99 of the calls completed since the last call, and their count.
+  // The p99 of the Authorize calls completed since the last call, and their count.
   std::pair<double, size_t> TakeWindow() {
     absl::MutexLock lock(&mu_);
-    std::vector<double> window;
-    window.swap(window_);
-    if (window.empty()) return {0, 0};
-    std::sort(window.begin(), window.end());
-    return {window[static_cast<size_t>(0.99 * (window.size() - 1))], window.size()};
+    Latencies window;
+    window.us.swap(window_);
+    return {window.At(0.99), window.us.size()};
   }
   int64_t Errors() {
     absl::MutexLock lock(&mu_);
@@ -115,25 +156,26 @@ class Recorder {
     size_t calls = 0;
     double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
     std::map<int, int64_t> errors;
-    std::map<int, int64_t> decisions;
+    std::map<int, int64_t> decisions;         // ordinary charges
+    std::map<int, int64_t> attack_decisions;  // charges in attack bursts
+    size_t mandate_ops = 0;
+    double mandate_p50_ms = 0, mandate_p99_ms = 0;
   };
   Summary Summarize() {
     absl::MutexLock lock(&mu_);
     Summary summary;
-    std::sort(latencies_us_.begin(), latencies_us_.end());
-    summary.calls = latencies_us_.size();
-    auto at = [&](double q) {
-      return latencies_us_.empty()
-                 ? 0.0
-                 : latencies_us_[static_cast<size_t>(q * (latencies_us_.size() - 1))] / 1000;
-    };
-    summary.p50_ms = at(0.5);
-    summary.p90_ms = at(0.9);
-    summary.p99_ms = at(0.99);
-    summary.p999_ms = at(0.999);
-    summary.max_ms = at(1.0);
-    for (const auto& [code, count] : errors_) summary.errors[code] = count;
-    for (const auto& [decision, count] : decisions_) summary.decisions[decision] = count;
+    summary.calls = authorize_.us.size();
+    summary.p50_ms = authorize_.At(0.5);
+    summary.p90_ms = authorize_.At(0.9);
+    summary.p99_ms = authorize_.At(0.99);
+    summary.p999_ms = authorize_.At(0.999);
+    summary.max_ms = authorize_.At(1.0);
+    summary.errors = errors_;
+    summary.decisions = decisions_;
+    summary.attack_decisions = attack_decisions_;
+    summary.mandate_ops = mandate_ops_.us.size();
+    summary.mandate_p50_ms = mandate_ops_.At(0.5);
+    summary.mandate_p99_ms = mandate_ops_.At(0.99);
     return summary;
   }
 
@@ -141,77 +183,145 @@ class Recorder {
   absl::Mutex mu_;
   Clock::time_point measure_from_ ABSL_GUARDED_BY(mu_) = Clock::time_point::max();
   Clock::time_point measure_until_ ABSL_GUARDED_BY(mu_) = Clock::time_point::max();
-  std::vector<double> latencies_us_ ABSL_GUARDED_BY(mu_);
+  Latencies authorize_ ABSL_GUARDED_BY(mu_);
+  Latencies mandate_ops_ ABSL_GUARDED_BY(mu_);
   std::vector<double> window_ ABSL_GUARDED_BY(mu_);
   std::map<int, int64_t> errors_ ABSL_GUARDED_BY(mu_);
   std::map<int, int64_t> decisions_ ABSL_GUARDED_BY(mu_);
+  std::map<int, int64_t> attack_decisions_ ABSL_GUARDED_BY(mu_);
+};
+
+// The seeded sequence of operations: which user, doing what.
+class Traffic {
+ public:
+  struct Op {
+    Kind kind = Kind::kCharge;
+    int user = 0;
+    std::string mandate_id;  // kRevoke: the merchant mandate to revoke
+  };
+
+  Traffic()
+      : zipf_(absl::GetFlag(FLAGS_users), absl::GetFlag(FLAGS_zipf)),
+        mandates_(absl::GetFlag(FLAGS_users)) {}
+
+  Op Next() {
+    absl::MutexLock lock(&mu_);
+    ++drawn_;
+    const int attack_every = absl::GetFlag(FLAGS_attack_every);
+    if (attack_every > 0 && drawn_ % attack_every == 0) {
+      attack_left_ = absl::GetFlag(FLAGS_attack_charges);
+      attack_user_ = std::uniform_int_distribution<int>(0, absl::GetFlag(FLAGS_users) - 1)(random_);
+    }
+    if (attack_left_ > 0) {
+      --attack_left_;
+      return Op{Kind::kAttackCharge, attack_user_, {}};
+    }
+    const int user = zipf_.Draw(random_);
+    if (std::uniform_real_distribution<double>(0, 1)(random_) <
+        absl::GetFlag(FLAGS_mandate_ops_share)) {
+      // Revoke the user's merchant mandate if a grant has come back, else grant one.
+      std::string& granted = mandates_[user];
+      if (!granted.empty()) return Op{Kind::kRevoke, user, std::exchange(granted, {})};
+      return Op{Kind::kGrant, user, {}};
+    }
+    return Op{Kind::kCharge, user, {}};
+  }
+
+  void Granted(int user, std::string mandate_id) {
+    absl::MutexLock lock(&mu_);
+    mandates_[user] = std::move(mandate_id);
+  }
+
+ private:
+  absl::Mutex mu_;
+  Zipf zipf_;
+  std::mt19937_64 random_ ABSL_GUARDED_BY(mu_){absl::GetFlag(FLAGS_seed)};
+  uint64_t drawn_ ABSL_GUARDED_BY(mu_) = 0;
+  int attack_left_ ABSL_GUARDED_BY(mu_) = 0;
+  int attack_user_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> mandates_ ABSL_GUARDED_BY(mu_);  // user -> granted merchant mandate
 };
 
 class Load {
  public:
-  Load() : zipf_(absl::GetFlag(FLAGS_users), absl::GetFlag(FLAGS_zipf)) {
+  Load() {
     for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_channels)); ++i) {
       // A channel argument that differs per channel keeps gRPC from sharing one connection.
       grpc::ChannelArguments arguments;
       arguments.SetInt("vigil.bench.channel", i);
-      stubs_.push_back(v1::RiskEngine::NewStub(grpc::CreateCustomChannel(
-          absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), arguments)));
+      auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
+                                               grpc::InsecureChannelCredentials(), arguments);
+      risk_.push_back(v1::RiskEngine::NewStub(channel));
+      mandates_.push_back(v1::Mandates::NewStub(channel));
     }
   }
 
-  // Grants every user a general mandate. UNAVAILABLE etc. if the server says no.
+  // Gives every user a profile (elderly for --elderly-share of them) and a general mandate,
+  // from a few threads at once. The first error the server returns, if any.
   absl::Status Setup() {
-    auto channel =
-        grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
-    auto mandates = v1::Mandates::NewStub(channel);
-    for (int i = 0; i < absl::GetFlag(FLAGS_users); ++i) {
-      v1::GrantMandateRequest request;
-      request.set_request_id(absl::StrCat("bench-grant-", i));
-      request.set_user_id(UserId(i));
-      request.set_merchant_id("*");
-      request.mutable_consent()->set_explicit_opt_in(true);
-      request.mutable_consent()->set_terms_version("bench");
-      grpc::ClientContext context;
-      v1::Mandate mandate;
-      const grpc::Status status = mandates->GrantMandate(&context, request, &mandate);
-      if (!status.ok()) {
-        return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                            absl::StrCat("granting ", UserId(i), ": ", status.error_message()));
+    const int users = absl::GetFlag(FLAGS_users);
+    const double elderly_share = absl::GetFlag(FLAGS_elderly_share);
+    std::atomic<int> next{0};
+    absl::Mutex mu;
+    absl::Status first_error;
+    auto work = [&](size_t stub) {
+      auto profiles = v1::Users::NewStub(
+          grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
+      for (int i = next++; i < users; i = next++) {
+        v1::UserProfile profile;
+        profile.set_user_id(UserId(i));
+        profile.set_birth_date(Elderly(i, elderly_share) ? "1948-03-01" : "1990-06-15");
+        profile.set_risk_assessment_completed(true);  // without it, no elderly grant
+        v1::UserProfile stored;
+        grpc::ClientContext profile_context;
+        grpc::Status status = profiles->PutUserProfile(&profile_context, profile, &stored);
+        if (status.ok()) {
+          v1::GrantMandateRequest grant;
+          grant.set_request_id(absl::StrCat("bench-grant-", i));
+          grant.set_user_id(UserId(i));
+          grant.set_merchant_id("*");
+          grant.mutable_consent()->set_explicit_opt_in(true);
+          grant.mutable_consent()->set_terms_version("bench");
+          grpc::ClientContext grant_context;
+          v1::Mandate mandate;
+          status = mandates_[stub]->GrantMandate(&grant_context, grant, &mandate);
+        }
+        if (!status.ok()) {
+          absl::MutexLock lock(&mu);
+          first_error =
+              absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                           absl::StrCat("setting up ", UserId(i), ": ", status.error_message()));
+          next = users;
+        }
       }
-    }
-    return absl::OkStatus();
+    };
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < mandates_.size(); ++t) threads.emplace_back(work, t);
+    for (std::thread& thread : threads) thread.join();
+    return first_error;
   }
 
-  // Sends one Authorize; `done` runs on completion.
+  // Sends the next operation of the traffic; `done` runs on completion.
   void Send(Clock::time_point intended, std::function<void()> done) {
-    struct Call {
-      grpc::ClientContext context;
-      v1::AuthorizeRequest request;
-      v1::AuthorizeResponse response;
-    };
-    auto* call = new Call;
     const uint64_t n = next_.fetch_add(1);
-    int user = 0;
-    {
-      absl::MutexLock lock(&random_mu_);
-      user = zipf_.Draw(random_);
-    }
-    call->request.set_transaction_id(absl::StrCat("bench-", run_, "-", n));
-    call->request.set_user_id(UserId(user));
-    call->request.set_merchant_id("bench-merchant");
-    call->request.set_amount_minor(1000 + static_cast<int64_t>(n % 5000));
-    call->request.set_currency("CNY");
-    call->request.set_channel(v1::QR_CODE);
-    call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    Traffic::Op op = traffic_.Next();
     in_flight_.fetch_add(1);
-    stubs_[n % stubs_.size()]->async()->Authorize(
-        &call->context, &call->request, &call->response,
-        [this, call, intended, done = std::move(done)](grpc::Status status) {
-          recorder_.Record(intended, Clock::now(), status, call->response.decision());
-          delete call;
-          in_flight_.fetch_sub(1);
-          done();
-        });
+    auto finish = [this, intended, done = std::move(done)](Kind kind, const grpc::Status& status,
+                                                           v1::Decision decision) {
+      recorder_.Record(kind, intended, Clock::now(), status, decision);
+      in_flight_.fetch_sub(1);
+      done();
+    };
+    const size_t stub = n % risk_.size();
+    switch (op.kind) {
+      case Kind::kCharge:
+      case Kind::kAttackCharge:
+        return Charge(stub, n, op, std::move(finish));
+      case Kind::kGrant:
+        return Grant(stub, n, op, std::move(finish));
+      case Kind::kRevoke:
+        return Revoke(stub, op, std::move(finish));
+    }
   }
 
   void Closed(Clock::time_point until) {
@@ -239,16 +349,72 @@ class Load {
   Recorder& recorder() { return recorder_; }
 
  private:
+  using Finish = std::function<void(Kind, const grpc::Status&, v1::Decision)>;
+
+  template <typename Request, typename Response>
+  struct Call {
+    grpc::ClientContext context;
+    Request request;
+    Response response;
+
+    Call() { context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5)); }
+  };
+
+  void Charge(size_t stub, uint64_t n, const Traffic::Op& op, Finish finish) {
+    auto* call = new Call<v1::AuthorizeRequest, v1::AuthorizeResponse>;
+    call->request.set_transaction_id(absl::StrCat("bench-", run_, "-", n));
+    call->request.set_user_id(UserId(op.user));
+    call->request.set_merchant_id("bench-merchant");
+    call->request.set_amount_minor(1000 + static_cast<int64_t>(n % 5000));
+    call->request.set_currency("CNY");
+    call->request.set_channel(v1::QR_CODE);
+    call->request.set_device_id(absl::StrCat("bench-device-", op.user));
+    risk_[stub]->async()->Authorize(
+        &call->context, &call->request, &call->response,
+        [call, kind = op.kind, finish = std::move(finish)](grpc::Status status) {
+          finish(kind, status, call->response.decision());
+          delete call;
+        });
+  }
+
+  void Grant(size_t stub, uint64_t n, const Traffic::Op& op, Finish finish) {
+    auto* call = new Call<v1::GrantMandateRequest, v1::Mandate>;
+    call->request.set_request_id(absl::StrCat("bench-", run_, "-grant-", n));
+    call->request.set_user_id(UserId(op.user));
+    call->request.set_merchant_id(absl::StrCat("bench-shop-", n % 97));
+    call->request.mutable_consent()->set_explicit_opt_in(true);
+    call->request.mutable_consent()->set_terms_version("bench");
+    mandates_[stub]->async()->GrantMandate(
+        &call->context, &call->request, &call->response,
+        [this, call, user = op.user, finish = std::move(finish)](grpc::Status status) {
+          if (status.ok()) traffic_.Granted(user, call->response.mandate_id());
+          finish(Kind::kGrant, status, v1::DECISION_UNSPECIFIED);
+          delete call;
+        });
+  }
+
+  void Revoke(size_t stub, const Traffic::Op& op, Finish finish) {
+    auto* call = new Call<v1::RevokeMandateRequest, v1::Mandate>;
+    call->request.set_mandate_id(op.mandate_id);
+    call->request.set_user_id(UserId(op.user));
+    call->request.set_reason("bench: user cancelled");
+    mandates_[stub]->async()->RevokeMandate(
+        &call->context, &call->request, &call->response,
+        [call, finish = std::move(finish)](grpc::Status status) {
+          finish(Kind::kRevoke, status, v1::DECISION_UNSPECIFIED);
+          delete call;
+        });
+  }
+
   void Wait(Clock::time_point until) {
     while (Clock::now() < until || in_flight_.load() > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
 
-  Zipf zipf_;
-  absl::Mutex random_mu_;
-  std::mt19937_64 random_{absl::GetFlag(FLAGS_seed)};
-  std::vector<std::unique_ptr<v1::RiskEngine::Stub>> stubs_;
+  Traffic traffic_;
+  std::vector<std::unique_ptr<v1::RiskEngine::Stub>> risk_;
+  std::vector<std::unique_ptr<v1::Mandates::Stub>> mandates_;
   std::atomic<uint64_t> next_{0};
   std::atomic<int> in_flight_{0};
   const std::string run_ =
@@ -258,6 +424,23 @@ class Load {
 
 std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+std::string DecisionName(int decision) {
+  return v1::Decision_Name(static_cast<v1::Decision>(decision));
+}
+
+// {"APPROVE": 10, ...} for --json; "APPROVE 90.0%  ..." for people.
+std::string Mix(const std::map<int, int64_t>& decisions, bool json) {
+  int64_t total = 0;
+  for (const auto& [decision, count] : decisions) total += count;
+  std::vector<std::string> parts;
+  for (const auto& [decision, count] : decisions) {
+    parts.push_back(
+        json ? absl::StrCat("\"", DecisionName(decision), "\": ", count)
+             : absl::StrFormat("%s %.1f%%", DecisionName(decision), 100.0 * count / total));
+  }
+  return json ? absl::StrCat("{", absl::StrJoin(parts, ", "), "}") : absl::StrJoin(parts, "  ");
 }
 
 }  // namespace
@@ -271,8 +454,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "vigil-bench: --mode is closed or open, not \"%s\"\n", mode.c_str());
     return 2;
   }
+  if (absl::GetFlag(FLAGS_users) < 1 || absl::GetFlag(FLAGS_elderly_share) < 0 ||
+      absl::GetFlag(FLAGS_elderly_share) > 1 || absl::GetFlag(FLAGS_mandate_ops_share) < 0 ||
+      absl::GetFlag(FLAGS_mandate_ops_share) > 1 || absl::GetFlag(FLAGS_attack_every) < 0 ||
+      absl::GetFlag(FLAGS_attack_charges) < 1) {
+    std::fprintf(stderr,
+                 "vigil-bench: --users and --attack-charges must be at least 1, the shares "
+                 "between 0 and 1, --attack-every 0 or more\n");
+    return 2;
+  }
+  const bool json = absl::GetFlag(FLAGS_json);
   Load load;
   if (absl::GetFlag(FLAGS_setup)) {
+    if (absl::GetFlag(FLAGS_progress)) {
+      std::fprintf(stderr, "vigil-bench: setting up %d users\n", absl::GetFlag(FLAGS_users));
+    }
     if (absl::Status status = load.Setup(); !status.ok()) {
       std::fprintf(stderr, "vigil-bench: setup failed: %s\n", status.ToString().c_str());
       return 1;
@@ -290,10 +486,10 @@ int main(int argc, char** argv) {
   std::thread progress([&] {
     while (!finished.load()) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
-      const auto [p99_us, calls] = load.recorder().TakeWindow();
+      const auto [p99_ms, calls] = load.recorder().TakeWindow();
       if (absl::GetFlag(FLAGS_progress) && !finished.load()) {
         std::fprintf(stderr, "vigil-bench: %s %6zu calls/s  p99 %.2f ms  errors %lld\n",
-                     Clock::now() < measure_from ? "warm-up " : "measured", calls, p99_us / 1000,
+                     Clock::now() < measure_from ? "warm-up " : "measured", calls, p99_ms,
                      static_cast<long long>(load.recorder().Errors()));
       }
     }
@@ -308,42 +504,46 @@ int main(int argc, char** argv) {
 
   const Recorder::Summary summary = load.recorder().Summarize();
   const double rate = summary.calls / absl::GetFlag(FLAGS_duration_s);
-  int64_t decided = 0;
-  for (const auto& [decision, count] : summary.decisions) decided += count;
-  std::vector<std::string> mix;
   std::vector<std::string> errors;
-  for (const auto& [decision, count] : summary.decisions) {
-    mix.push_back(absl::StrCat(absl::GetFlag(FLAGS_json) ? "\"" : "",
-                               v1::Decision_Name(static_cast<v1::Decision>(decision)),
-                               absl::GetFlag(FLAGS_json) ? "\": " : " ",
-                               absl::GetFlag(FLAGS_json)
-                                   ? absl::StrCat(count)
-                                   : absl::StrFormat("%.1f%%", 100.0 * count / decided)));
-  }
   for (const auto& [code, count] : summary.errors) {
-    errors.push_back(absl::GetFlag(FLAGS_json) ? absl::StrCat("\"", CodeName(code), "\": ", count)
-                                               : absl::StrCat(CodeName(code), " ", count));
+    errors.push_back(json ? absl::StrCat("\"", CodeName(code), "\": ", count)
+                          : absl::StrCat(CodeName(code), " ", count));
   }
-  if (absl::GetFlag(FLAGS_json)) {
+  int64_t attack_charges = 0;
+  for (const auto& [decision, count] : summary.attack_decisions) attack_charges += count;
+  if (json) {
     std::printf(
         "{\"target\": \"%s\", \"mode\": \"%s\", \"concurrency\": %d, \"offered_rate\": %d, "
-        "\"duration_s\": %.1f, \"calls\": %zu, \"rate\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
-        "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, \"errors\": {%s}, "
-        "\"decisions\": {%s}}\n",
+        "\"duration_s\": %.1f, \"users\": %d, \"elderly_share\": %.3f, \"calls\": %zu, "
+        "\"rate\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
+        "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"errors\": {%s}, \"decisions\": %s, "
+        "\"attack_decisions\": %s, \"mandate_ops\": %zu, \"mandate_ops_p50_ms\": %.3f, "
+        "\"mandate_ops_p99_ms\": %.3f}\n",
         absl::GetFlag(FLAGS_target).c_str(), mode.c_str(), absl::GetFlag(FLAGS_concurrency),
-        absl::GetFlag(FLAGS_rate), absl::GetFlag(FLAGS_duration_s), summary.calls, rate,
-        summary.p50_ms, summary.p90_ms, summary.p99_ms, summary.p999_ms, summary.max_ms,
-        absl::StrJoin(errors, ", ").c_str(), absl::StrJoin(mix, ", ").c_str());
+        absl::GetFlag(FLAGS_rate), absl::GetFlag(FLAGS_duration_s), absl::GetFlag(FLAGS_users),
+        absl::GetFlag(FLAGS_elderly_share), summary.calls, rate, summary.p50_ms, summary.p90_ms,
+        summary.p99_ms, summary.p999_ms, summary.max_ms, absl::StrJoin(errors, ", ").c_str(),
+        Mix(summary.decisions, true).c_str(), Mix(summary.attack_decisions, true).c_str(),
+        summary.mandate_ops, summary.mandate_p50_ms, summary.mandate_p99_ms);
   } else {
     std::printf("vigil-bench: %s loop against %s, %.1f s measured after %.1f s warm-up\n",
                 mode.c_str(), absl::GetFlag(FLAGS_target).c_str(), absl::GetFlag(FLAGS_duration_s),
                 absl::GetFlag(FLAGS_warmup_s));
-    std::printf("  rate         %.0f calls/s (%zu calls)\n", rate, summary.calls);
+    std::printf("  rate         %.0f Authorize calls/s (%zu calls)\n", rate, summary.calls);
     std::printf("  latency ms   p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
                 summary.p50_ms, summary.p90_ms, summary.p99_ms, summary.p999_ms, summary.max_ms);
     std::printf("  errors       %s\n",
                 errors.empty() ? "none" : absl::StrJoin(errors, ", ").c_str());
-    std::printf("  decisions    %s\n", absl::StrJoin(mix, "  ").c_str());
+    std::printf("  decisions    %s\n", Mix(summary.decisions, false).c_str());
+    if (attack_charges > 0) {
+      std::printf("  attacks      %lld charges in bursts: %s\n",
+                  static_cast<long long>(attack_charges),
+                  Mix(summary.attack_decisions, false).c_str());
+    }
+    if (summary.mandate_ops > 0) {
+      std::printf("  mandate ops  %zu grants and revocations, p50 %.3f ms  p99 %.3f ms\n",
+                  summary.mandate_ops, summary.mandate_p50_ms, summary.mandate_p99_ms);
+    }
   }
   return summary.calls > 0 && summary.errors.empty() ? 0 : 1;
 }

@@ -8,6 +8,7 @@ packages=(
   libabsl-dev libyaml-cpp-dev librocksdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  python3  # the test and bench scripts pick free ports and write JSON with it
 )
 
 missing=()

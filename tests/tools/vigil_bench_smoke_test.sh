@@ -27,10 +27,16 @@ run() {  # run NAME PATTERN ARGS...: vigil-bench must exit 0 and print PATTERN
     echo "ok: $name: $(grep -E 'rate|"rate"' <<<"$out" | head -1 | sed 's/^ *//')"
   fi
 }
-run "closed loop against vigild" '^  rate +[0-9]+ calls/s' --target "127.0.0.1:$vport" --users 200 \
+run "closed loop against vigild" '^  rate +[0-9]+ Authorize calls/s' --target "127.0.0.1:$vport" --users 200 \
   --concurrency 16
 run "open loop against vigild, JSON" '"p99_ms": [0-9.]+' --target "127.0.0.1:$vport" --users 200 \
   --mode open --rate 500 --json
+run "a gateway's traffic: elderly users, mandate grants and revocations, attack bursts" \
+  'attacks +[0-9]+ charges in bursts: .*DECLINE' --target "127.0.0.1:$vport" --users 300 \
+  --concurrency 16 --elderly-share 0.2 --mandate-ops-share 0.05 --attack-every 300 \
+  --attack-charges 100
+run "mandate operations are counted" 'mandate ops +[1-9][0-9]* grants and revocations' \
+  --target "127.0.0.1:$vport" --users 300 --concurrency 16 --mandate-ops-share 0.05
 run "closed loop against the baseline" 'decisions +APPROVE 100.0%' --target "127.0.0.1:$bport" \
   --setup=false --concurrency 16
 echo "vigil-bench smoke: $((checks - failures)) passed, $failures failed"
