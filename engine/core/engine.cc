@@ -187,6 +187,8 @@ absl::StatusOr<size_t> Engine::ExpireTransactions(int64_t before_ms) {
         ++it;
       }
     }
+    // A table keeps its capacity after erasing; give memory back once most of it is empty.
+    if (shard.map.size() < shard.map.capacity() / 4) shard.map.rehash(0);
   }
   const size_t expired = change.expired_transactions.size();
   if (expired == 0) return expired;
