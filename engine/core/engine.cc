@@ -402,10 +402,14 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   const bool approved = verdict.decision == Decision::kApprove;
 
   const uint64_t merchant_hash = StableHash(request.merchant_id);
-  for (SubjectWindows* windows :
-       {&state.windows, device, merchant, mandate != nullptr ? &mandate->windows : nullptr}) {
-    if (windows != nullptr) windows->Record(now_ms, request.amount_minor, merchant_hash, approved);
-  }
+  auto record = [&](SubjectWindows* windows, Subject subject) {
+    if (windows == nullptr) return;
+    windows->Record(layout, subject, now_ms, request.amount_minor, merchant_hash, approved);
+  };
+  record(&state.windows, Subject::kUser);
+  record(device, Subject::kDevice);
+  record(merchant, Subject::kMerchant);
+  record(mandate != nullptr ? &mandate->windows : nullptr, Subject::kMandate);
   state.attempts_since_strong_auth += 1;
   if (approved) {
     state.approvals_since_strong_auth += 1;

@@ -28,7 +28,7 @@ struct MandateSnapshot {
   Mandate mandate;
   PeriodUsage::Saved day;
   PeriodUsage::Saved month;
-  std::vector<SubjectWindows::SavedWindow> windows;
+  SubjectWindows::Saved windows;
 };
 
 // Everything the engine knows about one user.
@@ -36,7 +36,7 @@ struct UserSnapshot {
   std::string user_id;
   std::optional<UserProfile> profile;
   std::vector<MandateSnapshot> mandates;
-  std::vector<SubjectWindows::SavedWindow> windows;
+  SubjectWindows::Saved windows;
   PeriodUsage::Saved day;
   int64_t strong_auth_failures = 0;
   int64_t approvals_since_strong_auth = 0;
@@ -47,7 +47,7 @@ struct UserSnapshot {
 struct SubjectSnapshot {
   Subject subject = Subject::kDevice;
   std::string id;
-  std::vector<SubjectWindows::SavedWindow> windows;
+  SubjectWindows::Saved windows;
 };
 
 // An Authorize's idempotency record.

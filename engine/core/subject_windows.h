@@ -5,7 +5,13 @@
 //
 // A policy lists its windows (WindowSpec); a WindowLayout indexes them by subject. When a new
 // policy is loaded, Conform() reshapes the state on its next use: a window whose spec is
-// unchanged keeps its counts, a new window starts empty, a dropped one is freed.
+// unchanged keeps its counts, a new window starts empty (or, for a subject that still keeps
+// its recent events, counts those), a dropped one is freed.
+//
+// A subject with at most kMaxEvents events inside its longest window keeps the events and
+// counts them exactly: an event is inside a window of span S for exactly S. Beyond that it
+// moves to bucket rings (see VelocityWindow), which count an event for at least S and at most
+// one bucket longer; limits err on the safe side either way.
 //
 // Thread-compatible: the owner (holding the subject's shard lock) serialises access.
 
@@ -56,6 +62,9 @@ class WindowLayout {
 
 class SubjectWindows {
  public:
+  // Up to this many recent events are kept as events; beyond, the subject moves to rings.
+  static constexpr int kMaxEvents = 8;
+
   // Reshapes to `layout` if it is not the one in use.
   void Conform(const WindowLayout& layout, Subject subject);
   // Writes this subject's readings at their spec indices in `readings` (sized to all specs).
@@ -63,29 +72,62 @@ class SubjectWindows {
   void Read(const WindowLayout& layout, Subject subject, int64_t now_ms,
             absl::Span<WindowReading> readings) const;
   // Records one Authorize: an attempt, and an approval when `approved`.
-  void Record(int64_t time_ms, int64_t amount_minor, uint64_t merchant_hash, bool approved);
+  // REQUIRES: Conform(layout, subject) was called.
+  void Record(const WindowLayout& layout, Subject subject, int64_t time_ms, int64_t amount_minor,
+              uint64_t merchant_hash, bool approved);
   // Takes back an approval recorded at `time_ms`.
   void Release(int64_t time_ms, int64_t amount_minor);
 
-  // Every window with its spec, as plain numbers, for the durable store.
+  // As plain numbers, for the durable store: either the recent events (each as time, amount,
+  // merchant hash, approved) or every ring window with its spec.
   struct SavedWindow {
     WindowSpec spec;
     std::vector<int64_t> data;
   };
-  std::vector<SavedWindow> Save() const;
-  // Replaces the windows with saved ones (windows that do not restore are dropped); the next
-  // Conform() matches them to the current layout by spec.
-  void Restore(const std::vector<SavedWindow>& saved);
+  struct Saved {
+    std::vector<SavedWindow> windows;
+    std::vector<int64_t> events;
+  };
+  static constexpr int kSavedEventWords = 4;
+  Saved Save() const;
+  // Replaces the state with a saved one (ring windows that do not restore are dropped; events
+  // that do not parse are too); the next Conform() matches ring windows to the current layout.
+  void Restore(const Saved& saved);
 
  private:
-  // One window: a bucket ring for counts and sums, or the recent keys for distinct counts.
-  struct Entry {
+  // Two representations. A subject with few recent events (nearly every user, device and
+  // mandate) keeps the events themselves: exact, and a few dozen bytes. One with more (a busy
+  // merchant, an account under attack) keeps a ring of time buckets per window (VelocityWindow)
+  // and the recent merchants (RecentKeys): fixed memory whatever the rate.
+  struct Event {
+    int64_t time_ms;
+    int64_t amount_minor;
+    uint64_t merchant_hash;
+  };
+  struct Ring {
     WindowSpec spec;
     std::unique_ptr<VelocityWindow> window;  // kApprovals, kAttempts
     std::unique_ptr<RecentKeys> recent;      // kDistinctMerchants
   };
+
+  void ReadEvents(const WindowLayout& layout, Subject subject, int64_t now_ms,
+                  absl::Span<WindowReading> readings) const;
+  // Drops events that no window of the subject reaches back to at `now_ms`.
+  void Prune(const WindowLayout& layout, Subject subject, int64_t now_ms);
+  void AppendEvent(const Event& event, bool approved);
+  // Moves from events to rings shaped by `layout`, replaying the events into them.
+  void ToRings(const WindowLayout& layout, Subject subject);
+  static Ring MakeRing(const WindowSpec& spec);
+  static void AddToRing(Ring& ring, const Event& event, bool approved);
+  bool approved(int i) const { return (approved_mask_ >> i) & 1; }
+
   uint64_t layout_id_ = 0;
-  std::vector<Entry> entries_;  // in the order of layout.of(subject)
+  std::unique_ptr<Event[]> events_;  // oldest first; nullptr in ring mode or when none
+  uint8_t event_count_ = 0;
+  uint8_t event_capacity_ = 0;
+  uint8_t approved_mask_ = 0;  // bit i: events_[i] was approved
+  // Ring mode when not null: one ring per window of the subject, in layout.of(subject) order.
+  std::unique_ptr<std::vector<Ring>> rings_;
 };
 
 }  // namespace vigil

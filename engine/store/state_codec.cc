@@ -15,9 +15,10 @@ absl::Status Damaged(absl::string_view what, const absl::Status& status) {
   return absl::DataLossError(absl::StrCat("damaged ", what, ": ", status.message()));
 }
 
-void EncodeWindows(const std::vector<SubjectWindows::SavedWindow>& windows,
-                   google::protobuf::RepeatedPtrField<store::v1::Window>& out) {
-  for (const SubjectWindows::SavedWindow& window : windows) {
+void EncodeWindows(const SubjectWindows::Saved& windows,
+                   google::protobuf::RepeatedPtrField<store::v1::Window>& out,
+                   google::protobuf::RepeatedField<int64_t>& events) {
+  for (const SubjectWindows::SavedWindow& window : windows.windows) {
     store::v1::Window& encoded = *out.Add();
     encoded.set_subject(static_cast<int32_t>(window.spec.subject));
     encoded.set_metric(static_cast<int32_t>(window.spec.metric));
@@ -25,23 +26,30 @@ void EncodeWindows(const std::vector<SubjectWindows::SavedWindow>& windows,
     encoded.set_buckets(window.spec.shape.buckets);
     encoded.mutable_data()->Add(window.data.begin(), window.data.end());
   }
+  events.Add(windows.events.begin(), windows.events.end());
 }
 
-absl::StatusOr<std::vector<SubjectWindows::SavedWindow>> DecodeWindows(
-    const google::protobuf::RepeatedPtrField<store::v1::Window>& windows) {
-  std::vector<SubjectWindows::SavedWindow> out;
+absl::StatusOr<SubjectWindows::Saved> DecodeWindows(
+    const google::protobuf::RepeatedPtrField<store::v1::Window>& windows,
+    const google::protobuf::RepeatedField<int64_t>& events) {
+  SubjectWindows::Saved out;
   for (const store::v1::Window& window : windows) {
     if (window.subject() < 0 || window.subject() >= kSubjectCount || window.metric() < 0 ||
         window.metric() > static_cast<int>(WindowMetric::kDistinctMerchants) ||
         window.buckets() <= 0 || window.span_ms() <= 0) {
       return absl::DataLossError("damaged velocity window");
     }
-    out.push_back(SubjectWindows::SavedWindow{
+    out.windows.push_back(SubjectWindows::SavedWindow{
         WindowSpec{static_cast<Subject>(window.subject()),
                    static_cast<WindowMetric>(window.metric()),
                    WindowShape{window.span_ms(), window.buckets()}},
         std::vector<int64_t>(window.data().begin(), window.data().end())});
   }
+  if (events.size() % SubjectWindows::kSavedEventWords != 0 ||
+      events.size() > SubjectWindows::kMaxEvents * SubjectWindows::kSavedEventWords) {
+    return absl::DataLossError("damaged velocity events");
+  }
+  out.events.assign(events.begin(), events.end());
   return out;
 }
 
@@ -68,9 +76,9 @@ store::v1::UserState Encode(const UserSnapshot& user) {
     codec::Encode(mandate.mandate, *encoded.mutable_mandate());
     EncodeUsage(mandate.day, *encoded.mutable_day());
     EncodeUsage(mandate.month, *encoded.mutable_month());
-    EncodeWindows(mandate.windows, *encoded.mutable_windows());
+    EncodeWindows(mandate.windows, *encoded.mutable_windows(), *encoded.mutable_window_events());
   }
-  EncodeWindows(user.windows, *out.mutable_windows());
+  EncodeWindows(user.windows, *out.mutable_windows(), *out.mutable_window_events());
   EncodeUsage(user.day, *out.mutable_day());
   out.set_strong_auth_failures(user.strong_auth_failures);
   out.set_approvals_since_strong_auth(user.approvals_since_strong_auth);
@@ -86,13 +94,13 @@ absl::StatusOr<UserSnapshot> Decode(const store::v1::UserState& user) {
     absl::StatusOr<Mandate> decoded = codec::Decode(mandate.mandate());
     if (!decoded.ok())
       return Damaged(absl::StrCat("mandate of ", user.user_id()), decoded.status());
-    absl::StatusOr<std::vector<SubjectWindows::SavedWindow>> windows =
-        DecodeWindows(mandate.windows());
+    absl::StatusOr<SubjectWindows::Saved> windows =
+        DecodeWindows(mandate.windows(), mandate.window_events());
     if (!windows.ok()) return windows.status();
     out.mandates.push_back(MandateSnapshot{*std::move(decoded), DecodeUsage(mandate.day()),
                                            DecodeUsage(mandate.month()), *std::move(windows)});
   }
-  VIGIL_ASSIGN_OR_RETURN(out.windows, DecodeWindows(user.windows()));
+  VIGIL_ASSIGN_OR_RETURN(out.windows, DecodeWindows(user.windows(), user.window_events()));
   out.day = DecodeUsage(user.day());
   out.strong_auth_failures = user.strong_auth_failures();
   out.approvals_since_strong_auth = user.approvals_since_strong_auth();
@@ -104,7 +112,7 @@ store::v1::SubjectState Encode(const SubjectSnapshot& subject) {
   store::v1::SubjectState out;
   out.set_subject(static_cast<int32_t>(subject.subject));
   out.set_id(subject.id);
-  EncodeWindows(subject.windows, *out.mutable_windows());
+  EncodeWindows(subject.windows, *out.mutable_windows(), *out.mutable_window_events());
   return out;
 }
 
@@ -116,7 +124,7 @@ absl::StatusOr<SubjectSnapshot> Decode(const store::v1::SubjectState& subject) {
   SubjectSnapshot out;
   out.subject = static_cast<Subject>(subject.subject());
   out.id = subject.id();
-  VIGIL_ASSIGN_OR_RETURN(out.windows, DecodeWindows(subject.windows()));
+  VIGIL_ASSIGN_OR_RETURN(out.windows, DecodeWindows(subject.windows(), subject.window_events()));
   return out;
 }
 

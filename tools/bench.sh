@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Builds Vigil in Release, runs the benchmark suite and writes the figures:
+#   bench/results.json  every figure, raw (the keys tools and CI read are at the top level)
+#   bench/RESULTS.md    the section between the "tools/bench.sh" markers, for people
+#
+#   tools/bench.sh              the full suite (about 8 minutes on 2 cores)
+#   VIGIL_BENCH_QUICK=1 tools/bench.sh   one short repetition of everything (about 2 minutes)
+#
+# Over gRPC it starts vigil-baseline (answers Authorize at once) and vigild (memory only, then
+# with the embedded store and fsync), loads them with vigil-bench, and stops them. Closed-loop
+# and fixed-rate runs alternate between the baseline and vigild, so that both see the same
+# machine; figures are medians over the repetitions. Then the in-process micro-benchmarks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+echo "== build (Release) =="
+tools/build.sh build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+bin=build-release/bin
+
+quick=${VIGIL_BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then reps=1 duration=3 warmup=1 users=2000 micro_reps=1
+else reps=3 duration=10 warmup=2 users=20000 micro_reps=5; fi
+
+out=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$out"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_for_port() {  # wait_for_port PORT NAME LOG
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $2 did not start; its log:" >&2
+  cat "$3" >&2
+  exit 1
+}
+start() {  # start NAME PORT COMMAND...: runs a server in the background until the script ends
+  local name=$1 port=$2
+  shift 2
+  "$@" >"$out/$name.log" 2>&1 &
+  pids+=($!)
+  wait_for_port "$port" "$name" "$out/$name.log"
+}
+bench() {  # bench OUTPUT ARGS...: one vigil-bench run, its JSON kept in $out/OUTPUT.json
+  local name=$1
+  shift
+  if ! "$bin/vigil-bench" --json --progress=false --duration-s "$duration" --warmup-s "$warmup" \
+      "$@" >"$out/$name.json" 2>"$out/$name.err"; then
+    echo "bench: vigil-bench $* failed:" >&2
+    cat "$out/$name.json" "$out/$name.err" >&2
+    exit 1
+  fi
+  python3 - "$out/$name.json" "$name" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"   {sys.argv[2]:<22} {r['rate']:>9.0f} calls/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
+PY
+}
+
+baseline_port=$(free_port) vigild_port=$(free_port) store_port=$(free_port)
+start baseline "$baseline_port" "$bin/vigil-baseline" --listen "127.0.0.1:$baseline_port"
+start vigild "$vigild_port" "$bin/vigild" --listen "127.0.0.1:$vigild_port" --rules rules \
+  --rules-poll-ms 0
+baseline=(--target "127.0.0.1:$baseline_port" --setup=false --users "$users" --zipf 0.9)
+vigild=(--target "127.0.0.1:$vigild_port" --users "$users" --zipf 0.9)
+
+echo "== gRPC: highest rate, closed loop (64 calls in flight), baseline and vigild alternating =="
+echo "   setting up $users users in vigild (profile and general mandate each)"
+"$bin/vigil-bench" "${vigild[@]}" --progress=false --duration-s 0.1 --warmup-s 0 \
+  --json >/dev/null
+for rep in $(seq "$reps"); do
+  bench "closed-baseline-$rep" "${baseline[@]}"
+  bench "closed-vigild-$rep" "${vigild[@]}" --setup=false
+done
+half=$(python3 - "$out" "$reps" <<'PY'
+import json, statistics, sys
+out, reps = sys.argv[1], int(sys.argv[2])
+rates = [json.load(open(f"{out}/closed-vigild-{r}.json"))["rate"] for r in range(1, reps + 1)]
+print(int(statistics.median(rates) / 2))
+PY
+)
+echo "== gRPC: fixed rate of $half calls/s (half of vigild's highest), open loop, alternating =="
+for rep in $(seq "$reps"); do
+  bench "open-baseline-$rep" "${baseline[@]}" --mode open --rate "$half"
+  bench "open-vigild-$rep" "${vigild[@]}" --setup=false --mode open --rate "$half"
+done
+echo "== gRPC: a gateway's traffic on vigild (10% elderly, 1% mandate grants and revocations, attacks) =="
+bench "gateway-vigild" "${vigild[@]}" --setup=false --elderly-share 0.1 \
+  --mandate-ops-share 0.01 --attack-every 20000 --attack-charges 200 --seed 2
+
+echo "== gRPC: vigild with the embedded store (--fsync), closed loop =="
+mkdir "$out/data"
+start vigild-store "$store_port" "$bin/vigild" --listen "127.0.0.1:$store_port" --rules rules \
+  --rules-poll-ms 0 --data-dir "$out/data" --fsync
+bench "closed-vigild-store" --target "127.0.0.1:$store_port" --users "$users" --zipf 0.9
+
+echo "== in-process micro-benchmarks =="
+micro=(--benchmark_format=json --benchmark_repetitions="$micro_reps")
+"$bin/engine_benchmark" "${micro[@]}" \
+  --benchmark_filter='HotUser|IdempotentRetry|WindowUpdate' >"$out/engine.json"
+"$bin/rule_set_benchmark" "${micro[@]}" >"$out/rules.json"
+echo "   1,000,000 users, compiled rules (one run, about a minute)"
+"$bin/engine_benchmark" --benchmark_format=json \
+  --benchmark_filter='BM_Engine_Authorize1MUsers/' >"$out/engine-1m.json"
+echo "   1,000,000 users, hand-written rules"
+"$bin/engine_benchmark" --benchmark_format=json \
+  --benchmark_filter='BM_Engine_Authorize1MUsersHandwritten/' >"$out/engine-1m-handwritten.json"
+
+echo "== writing bench/results.json and bench/RESULTS.md =="
+python3 bench/report.py "$out" "$reps" "$users" "$quick"
