@@ -7,6 +7,7 @@
 #include "absl/base/macros.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "engine/core/interned.h"
 #include "engine/core/stable_hash.h"
 #include "engine/core/status_macros.h"
 #include "engine/core/validation.h"
@@ -37,11 +38,11 @@ int64_t IdleMs(const Mandate& mandate, int64_t now_ms) {
   return std::max<int64_t>(0, now_ms - since);
 }
 
-// Lives for the whole process, so that verdicts may point at it like at a policy's reasons.
-const Reason& NoActiveMandate() {
-  static const Reason* const reason = new Reason{"NO_ACTIVE_MANDATE", "engine.mandate_required",
-                                                 "there is no active mandate for this charge"};
-  return *reason;
+const Reason* NoActiveMandate() {
+  static const Reason* const reason =
+      InternReason(Reason{"NO_ACTIVE_MANDATE", "engine.mandate_required",
+                          "there is no active mandate for this charge"});
+  return reason;
 }
 
 bool SameCharge(const AuthorizeRequest& request, absl::string_view user_id,
@@ -95,21 +96,34 @@ UserSnapshot Engine::SnapshotOf(absl::string_view user_id, const UserState& stat
   return snapshot;
 }
 
+AuthorizeResponse Engine::TransactionRecord::Response() const {
+  AuthorizeResponse response;
+  response.decision = decision;
+  response.notify_user = notify_user;
+  response.reasons.reserve(enforced);
+  for (size_t i = 0; i < reasons.size(); ++i) {
+    (i < enforced ? response.reasons : response.shadow_reasons).push_back(*reasons[i]);
+  }
+  response.decision_id = std::string(id(kDecision));
+  response.rules_version = std::string(rules_version);
+  return response;
+}
+
 TransactionSnapshot Engine::SnapshotOf(absl::string_view transaction_id,
                                        const TransactionRecord& record) {
   TransactionSnapshot snapshot;
   snapshot.transaction_id = std::string(transaction_id);
-  snapshot.user_id = record.user_id;
-  snapshot.merchant_id = record.merchant_id;
+  snapshot.user_id = std::string(record.id(TransactionRecord::kUser));
+  snapshot.merchant_id = std::string(record.id(TransactionRecord::kMerchant));
   snapshot.amount_minor = record.amount_minor;
-  snapshot.currency = record.currency;
-  snapshot.device_id = record.device_id;
-  snapshot.mandate_id = record.mandate_id;
+  snapshot.currency = std::string(record.id(TransactionRecord::kCurrency));
+  snapshot.device_id = std::string(record.id(TransactionRecord::kDevice));
+  snapshot.mandate_id = std::string(record.id(TransactionRecord::kMandate));
   snapshot.time_ms = record.time_ms;
   snapshot.approved = record.approved;
   snapshot.released = record.released;
   snapshot.outcome = record.outcome;
-  snapshot.response = record.response;
+  snapshot.response = record.Response();
   return snapshot;
 }
 
@@ -154,17 +168,24 @@ absl::Status Engine::Restore(const RestoredState& state) {
     absl::MutexLock lock(&shard.mu);
     TransactionRecord& record = shard.map[saved.transaction_id];
     record.pending = false;
-    record.user_id = saved.user_id;
-    record.merchant_id = saved.merchant_id;
+    record.ids = PackedStrings<TransactionRecord::kIdCount>(
+        {saved.user_id, saved.merchant_id, saved.currency, saved.device_id, saved.mandate_id,
+         saved.response.decision_id});
     record.amount_minor = saved.amount_minor;
-    record.currency = saved.currency;
-    record.device_id = saved.device_id;
-    record.mandate_id = saved.mandate_id;
     record.time_ms = saved.time_ms;
     record.approved = saved.approved;
     record.released = saved.released;
     record.outcome = saved.outcome;
-    record.response = saved.response;
+    record.decision = saved.response.decision;
+    record.notify_user = saved.response.notify_user;
+    record.rules_version = *InternString(saved.response.rules_version);
+    for (const Reason& reason : saved.response.reasons) {
+      record.reasons.push_back(InternReason(reason));
+    }
+    record.enforced = static_cast<uint16_t>(record.reasons.size());
+    for (const Reason& reason : saved.response.shadow_reasons) {
+      record.reasons.push_back(InternReason(reason));
+    }
   }
   for (const GrantSnapshot& grant : state.grants) {
     auto& shard = grants_.ShardFor(grant.request.request_id);
@@ -304,15 +325,18 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
     auto [it, inserted] = txn_shard.map.try_emplace(request.transaction_id);
     TransactionRecord& record = it->second;
     if (!inserted) {
-      if (!SameCharge(request, record.user_id, record.merchant_id, record.amount_minor,
-                      record.currency)) {
+      // A pending record is another user's charge in flight (this user's lock is held here).
+      if (record.pending ||
+          !SameCharge(request, record.id(TransactionRecord::kUser),
+                      record.id(TransactionRecord::kMerchant), record.amount_minor,
+                      record.id(TransactionRecord::kCurrency))) {
         return absl::AlreadyExistsError(
             absl::StrCat("transaction_id: \"", request.transaction_id,
                          "\" was already used for a different charge (user, merchant, amount "
                          "or currency differ)"));
       }
       // The first answer may not be durable yet: wait for it, as its own caller does.
-      AuthorizeResponse response = record.response;
+      AuthorizeResponse response = record.Response();
       const uint64_t sequence = options_.journal ? options_.journal->LastSequence() : 0;
       lock.Release();
       user_lock.Release();
@@ -323,10 +347,6 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
       txn_shard.map.erase(it);
       return writable;
     }
-    record.user_id = request.user_id;
-    record.merchant_id = request.merchant_id;
-    record.amount_minor = request.amount_minor;
-    record.currency = request.currency;
   }
 
   UserState& state = StateOf(shard, request.user_id);
@@ -397,7 +417,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
       mandate != nullptr && Usable(mandate->mandate, now_ms) && match == MandateMatch::kFound;
   if (verdict.decision == Decision::kApprove && !usable) {
     verdict.decision = Decision::kChallenge;
-    verdict.hits.push_back(RuleHit{Decision::kChallenge, &NoActiveMandate()});
+    verdict.hits.push_back(RuleHit{Decision::kChallenge, NoActiveMandate()});
   }
   const bool approved = verdict.decision == Decision::kApprove;
 
@@ -435,11 +455,19 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
     absl::MutexLock lock(&txn_shard.mu);
     TransactionRecord& record = txn_shard.map.find(request.transaction_id)->second;
     record.pending = false;
-    record.mandate_id = mandate != nullptr ? mandate->mandate.mandate_id : std::string();
-    record.device_id = request.device_id;
+    record.ids = PackedStrings<TransactionRecord::kIdCount>(
+        {request.user_id, request.merchant_id, request.currency, request.device_id,
+         mandate != nullptr ? absl::string_view(mandate->mandate.mandate_id) : absl::string_view(),
+         response.decision_id});
+    record.amount_minor = request.amount_minor;
     record.time_ms = now_ms;
     record.approved = approved;
-    record.response = response;
+    record.decision = verdict.decision;
+    record.notify_user = verdict.notify_user;
+    record.rules_version = policy->version();
+    for (const RuleHit& hit : verdict.hits) record.reasons.push_back(hit.reason);
+    record.enforced = static_cast<uint16_t>(record.reasons.size());
+    for (const RuleHit& hit : verdict.shadow_hits) record.reasons.push_back(hit.reason);
     if (options_.journal != nullptr) {
       change.transactions.push_back(SnapshotOf(request.transaction_id, record));
       change.users.push_back(SnapshotOf(request.user_id, state));
@@ -475,14 +503,14 @@ void Engine::Release(UserState& state, const TransactionRecord& record, const Po
   const int64_t day = calendar.DayNumber(record.time_ms);
   state.day.Remove(day, record.amount_minor);
   for (MandateState& mandate : state.mandates) {
-    if (mandate.mandate.mandate_id != record.mandate_id) continue;
+    if (mandate.mandate.mandate_id != record.id(TransactionRecord::kMandate)) continue;
     mandate.day.Remove(day, record.amount_minor);
     mandate.month.Remove(calendar.MonthNumber(record.time_ms), record.amount_minor);
     mandate.windows.Release(record.time_ms, record.amount_minor);
   }
   // Same lock order as Authorize: the caller holds the user's shard.
-  for (auto [table, id] : {std::pair{&devices_, absl::string_view(record.device_id)},
-                           std::pair{&merchants_, absl::string_view(record.merchant_id)}}) {
+  for (auto [table, id] : {std::pair{&devices_, record.id(TransactionRecord::kDevice)},
+                           std::pair{&merchants_, record.id(TransactionRecord::kMerchant)}}) {
     if (id.empty()) continue;
     SubjectShard& shard = table->ShardFor(id);
     absl::MutexLock lock(&shard.mu);
@@ -508,7 +536,7 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
       return absl::NotFoundError(
           absl::StrCat("transaction_id: no authorization \"", transaction_id, "\" is known"));
     }
-    user_id = it->second.user_id;
+    user_id = std::string(it->second.id(TransactionRecord::kUser));
   }
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = clock_->NowMs();
@@ -548,7 +576,7 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
       state->approvals_since_strong_auth = 0;
       state->attempts_since_strong_auth = 0;
       for (MandateState& mandate : state->mandates) {
-        if (mandate.mandate.mandate_id == record.mandate_id) {
+        if (mandate.mandate.mandate_id == record.id(TransactionRecord::kMandate)) {
           mandate.mandate.last_used_at_ms = std::max(mandate.mandate.last_used_at_ms, now_ms);
         }
       }

@@ -25,12 +25,14 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/core/clock.h"
 #include "engine/core/journal.h"
+#include "engine/core/packed_strings.h"
 #include "engine/core/period_usage.h"
 #include "engine/core/policy.h"
 #include "engine/core/sharded.h"
@@ -132,19 +134,28 @@ class Engine {
     int64_t attempts_since_strong_auth = 0;
   };
 
+  // An Authorize's idempotency record: what a retry is compared with and answered from, and
+  // what an outcome needs to take an approval back. There is one per charge for the whole
+  // retention time, so it is compact: its ids share one allocation, its reasons and rules
+  // version are pointers to interned values.
   struct TransactionRecord {
-    bool pending = true;  // decided, but the answer is not filled in yet
-    std::string user_id;
-    std::string merchant_id;
+    enum Id { kUser, kMerchant, kCurrency, kDevice, kMandate, kDecision, kIdCount };
+    PackedStrings<kIdCount> ids;  // kMandate: the mandate that was charged; empty if none
     int64_t amount_minor = 0;
-    std::string currency;
-    std::string device_id;
-    std::string mandate_id;  // the mandate that was charged; empty if none
     int64_t time_ms = 0;
+    absl::string_view rules_version;  // interned (Policy::version())
+    // The enforced reasons (the first `enforced` of them), then the shadow ones.
+    absl::InlinedVector<const Reason*, 1> reasons;
+    uint16_t enforced = 0;
+    Decision decision = Decision::kChallenge;
+    bool notify_user = false;
+    bool pending = true;  // decided, but the answer is not filled in yet
     bool approved = false;
     bool released = false;
     std::optional<Outcome> outcome;
-    AuthorizeResponse response;
+
+    absl::string_view id(Id which) const { return ids[which]; }
+    AuthorizeResponse Response() const;
   };
 
   struct GrantRecord {

@@ -69,7 +69,8 @@ struct Facts {
   int64_t attempts_since_strong_auth = 0;
 };
 
-// A rule that fired. Points into the policy, which outlives every call that uses it.
+// A rule that fired. `reason` must come from InternReason(): idempotency records keep pointing
+// at it after the policy that fired it is replaced.
 struct RuleHit {
   Decision action;
   const Reason* reason;
@@ -86,7 +87,8 @@ class Policy {
  public:
   virtual ~Policy() = default;
 
-  // Identifies the rule set for audit: equal content, equal version.
+  // Identifies the rule set for audit: equal content, equal version. Must stay valid for the
+  // life of the process (a literal, or from InternString()): idempotency records keep it.
   virtual absl::string_view version() const = 0;
   // The local calendar in which daily and monthly caps reset.
   virtual const LocalCalendar& calendar() const = 0;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/core/interned.h"
 #include "engine/core/money.h"
 #include "engine/rules/evaluator.h"
 
@@ -42,7 +43,7 @@ CompiledRuleSet::CompiledRuleSet(RuleSetSettings settings, Plan plan,
       rules_(std::move(rules)),
       notify_root_(notify_root),
       layout_(std::move(windows), NextLayoutId()),
-      version_(std::move(version)),
+      version_(InternString(version)),
       calendar_(settings_.utc_offset_ms),
       hits_(new std::atomic<uint64_t>[rules_.size()]) {
   for (size_t i = 0; i < rules_.size(); ++i) hits_[i].store(0, std::memory_order_relaxed);
@@ -102,10 +103,10 @@ Verdict CompiledRuleSet::Evaluate(const Facts& facts) const {
       if (!rules::Evaluate(plan_, rule.root, context).i) continue;
       hits_[i].fetch_add(1, std::memory_order_relaxed);
       if (rule.mode == RuleMode::kShadow) {
-        verdict.shadow_hits.push_back(RuleHit{rule.action, &rule.reason});
+        verdict.shadow_hits.push_back(RuleHit{rule.action, rule.reason});
         continue;
       }
-      verdict.hits.push_back(RuleHit{rule.action, &rule.reason});
+      verdict.hits.push_back(RuleHit{rule.action, rule.reason});
       verdict.decision = Combine(verdict.decision, rule.action);
       verdict.notify_user = verdict.notify_user || rule.notify;
     }

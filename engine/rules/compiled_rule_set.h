@@ -34,8 +34,8 @@ struct CompiledRule {
   RuleMode mode = RuleMode::kEnforce;
   bool notify = false;
   bool reads_decision = false;
-  int32_t root = -1;  // the plan node of `when && !(exceptions)`
-  Reason reason;
+  int32_t root = -1;               // the plan node of `when && !(exceptions)`
+  const Reason* reason = nullptr;  // interned: answers keep it after the rule set is gone
 };
 
 struct RuleSetSettings {
@@ -62,7 +62,7 @@ class CompiledRuleSet final : public Policy {
   CompiledRuleSet(RuleSetSettings settings, Plan plan, std::vector<CompiledRule> rules,
                   int32_t notify_root, std::vector<WindowSpec> windows, std::string version);
 
-  absl::string_view version() const override { return version_; }
+  absl::string_view version() const override { return *version_; }
   const LocalCalendar& calendar() const override { return calendar_; }
   const WindowLayout& layout() const override { return layout_; }
   int64_t dormant_after_ms() const override { return settings_.dormant_after_ms; }
@@ -84,7 +84,7 @@ class CompiledRuleSet final : public Policy {
   std::vector<CompiledRule> rules_;
   int32_t notify_root_;
   WindowLayout layout_;
-  std::string version_;
+  const std::string* version_;  // interned
   LocalCalendar calendar_;
   std::unique_ptr<std::atomic<uint64_t>[]> hits_;
 };

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/core/calendar.h"
+#include "engine/core/interned.h"
 #include "engine/core/stable_hash.h"
 #include "engine/core/validation.h"
 #include "engine/rules/checker.h"
@@ -484,7 +485,8 @@ class Compiler {
       }
       const std::string description =
           rule["description"] ? rule["description"].Scalar() : std::string();
-      compiled.reason = Reason{code, compiled.id, description.empty() ? code : description};
+      compiled.reason =
+          InternReason(Reason{code, compiled.id, description.empty() ? code : description});
 
       std::unique_ptr<Ast> when = Parse(loaded, rule["when"]);
       std::unique_ptr<CheckedExpr> checked =

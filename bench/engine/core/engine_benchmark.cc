@@ -217,5 +217,3 @@ BENCHMARK(BM_Engine_Authorize1MUsersHandwritten)->Iterations(1'000'000);
 
 }  // namespace
 }  // namespace vigil
-
-BENCHMARK_MAIN();

@@ -64,7 +64,7 @@ HandwrittenPolicy::HandwrittenPolicy(std::shared_ptr<const CompiledRuleSet> ship
   };
   for (size_t i = 0; i < kIds.size(); ++i) {
     for (const CompiledRule& rule : shipped_->rules()) {
-      if (rule.id == kIds[i]) reasons_[i] = &rule.reason;
+      if (rule.id == kIds[i]) reasons_[i] = rule.reason;
     }
     if (reasons_[i] == nullptr) NotShipped(kIds[i]);
   }

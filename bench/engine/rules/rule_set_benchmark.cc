@@ -149,5 +149,3 @@ BENCHMARK(BM_RuleSet_Compile200Rules)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace vigil::rules
-
-BENCHMARK_MAIN();

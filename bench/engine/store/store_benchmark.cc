@@ -178,5 +178,3 @@ BENCHMARK(BM_Store_Restore1MUsers)->Unit(benchmark::kMillisecond)->Iterations(1)
 
 }  // namespace
 }  // namespace vigil::store
-
-BENCHMARK_MAIN();

@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "engine/core/interned.h"
 #include "gtest/gtest.h"
 
 namespace vigil {
@@ -29,7 +30,7 @@ class FakePolicy final : public Policy {
         layout_({{Subject::kUser, WindowMetric::kApprovals, WindowShape{kHour, 12}},
                  {Subject::kUser, WindowMetric::kAttempts, WindowShape{kHour, 12}}},
                 /*id=*/1) {
-    reason_ = Reason{"FAKE", "fake.rule", "the fake said so"};
+    reason_ = InternReason(Reason{"FAKE", "fake.rule", "the fake said so"});
   }
 
   absl::string_view version() const override { return "fake-1"; }
@@ -54,7 +55,7 @@ class FakePolicy final : public Policy {
     Verdict verdict;
     verdict.decision = decide.load();
     if (verdict.decision != Decision::kApprove) {
-      verdict.hits.push_back(RuleHit{verdict.decision, &reason_});
+      verdict.hits.push_back(RuleHit{verdict.decision, reason_});
     }
     return verdict;
   }
@@ -68,7 +69,7 @@ class FakePolicy final : public Policy {
  private:
   LocalCalendar calendar_;
   WindowLayout layout_;
-  Reason reason_;
+  const Reason* reason_ = nullptr;
 };
 
 class EngineTest : public ::testing::Test {
@@ -210,6 +211,37 @@ TEST_F(EngineTest, DecisionsCarryUniqueIdsAndThePolicyVersion) {
     ids.insert(response->decision_id);
   }
   EXPECT_EQ(ids.size(), 100u);
+}
+
+TEST_F(EngineTest, ARetryAfterTheRulesAreReplacedGetsTheFirstAnswerWhole) {
+  policy_->decide = Decision::kChallenge;
+  AuthorizeRequest request = Charge("retried", 100);
+  request.device_id = "device-7";
+  absl::StatusOr<AuthorizeResponse> first = engine_.Authorize(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->reasons.size(), 1u);
+
+  // The first policy is gone (the engine and this test held the only references).
+  engine_.SetPolicy(std::make_shared<FakePolicy>());
+  policy_.reset();
+  absl::StatusOr<AuthorizeResponse> again = engine_.Authorize(request);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(again->reasons[0].message, "the fake said so");
+
+  request.amount_minor = 101;
+  EXPECT_EQ(engine_.Authorize(request).status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST(InternedTest, EqualValuesShareOneCopyAndDifferentOnesDoNot) {
+  const Reason* a = InternReason(Reason{"C", "rule.a", "message"});
+  EXPECT_EQ(InternReason(Reason{"C", "rule.a", "message"}), a);
+  EXPECT_NE(InternReason(Reason{"C", "rule.b", "message"}), a);
+  // Field boundaries count: "C" + "rule.a" is not "Cr" + "ule.a".
+  EXPECT_NE(InternReason(Reason{"Cr", "ule.a", "message"}), a);
+  EXPECT_EQ(a->rule_id, "rule.a");
+  EXPECT_EQ(InternString("rs-1"), InternString(std::string("rs-") + "1"));
+  EXPECT_NE(InternString("rs-1"), InternString("rs-2"));
 }
 
 TEST_F(EngineTest, ATransactionIdRacedByTwoUsersIsDecidedOnce) {
