@@ -6,6 +6,8 @@
 
 #include "absl/base/macros.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/core/interned.h"
 #include "engine/core/stable_hash.h"
@@ -23,16 +25,20 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-bool Expired(const Mandate& mandate, int64_t now_ms) {
+// For Mandate and Engine::StoredMandate alike.
+template <typename M>
+bool Expired(const M& mandate, int64_t now_ms) {
   return mandate.expires_at_ms != 0 && now_ms >= mandate.expires_at_ms;
 }
 
 // Whether a mandate can carry a charge now (dormancy is the policy's business, not this).
-bool Usable(const Mandate& mandate, int64_t now_ms) {
+template <typename M>
+bool Usable(const M& mandate, int64_t now_ms) {
   return mandate.status == MandateStatus::kActive && !Expired(mandate, now_ms);
 }
 
-int64_t IdleMs(const Mandate& mandate, int64_t now_ms) {
+template <typename M>
+int64_t IdleMs(const M& mandate, int64_t now_ms) {
   const int64_t since =
       mandate.last_used_at_ms != 0 ? mandate.last_used_at_ms : mandate.created_at_ms;
   return std::max<int64_t>(0, now_ms - since);
@@ -55,6 +61,98 @@ bool SameCharge(const AuthorizeRequest& request, absl::string_view user_id,
 
 Engine::Engine(std::shared_ptr<const Policy> policy, const Clock* clock, EngineOptions options)
     : clock_(clock), options_(options), policy_(std::move(policy)) {}
+
+Engine::StoredMandate Engine::StoredMandate::From(const Mandate& mandate) {
+  StoredMandate stored;
+  stored.text = PackedStrings<kTextCount>({mandate.mandate_id, mandate.merchant_id,
+                                           mandate.consent.terms_version, mandate.consent.channel,
+                                           mandate.revoke_reason});
+  stored.expires_at_ms = mandate.expires_at_ms;
+  stored.per_txn_limit_minor = mandate.per_txn_limit_minor;
+  stored.daily_limit_minor = mandate.daily_limit_minor;
+  stored.monthly_limit_minor = mandate.monthly_limit_minor;
+  stored.consented_at_ms = mandate.consent.consented_at_ms;
+  stored.created_at_ms = mandate.created_at_ms;
+  stored.last_used_at_ms = mandate.last_used_at_ms;
+  stored.revoked_at_ms = mandate.revoked_at_ms;
+  stored.status = mandate.status;
+  stored.explicit_opt_in = mandate.consent.explicit_opt_in;
+  return stored;
+}
+
+Mandate Engine::StoredMandate::ToMandate(absl::string_view user_id) const {
+  Mandate mandate;
+  mandate.mandate_id = std::string(text[kId]);
+  mandate.user_id = std::string(user_id);
+  mandate.merchant_id = std::string(text[kMerchant]);
+  mandate.status = status;
+  mandate.expires_at_ms = expires_at_ms;
+  mandate.per_txn_limit_minor = per_txn_limit_minor;
+  mandate.daily_limit_minor = daily_limit_minor;
+  mandate.monthly_limit_minor = monthly_limit_minor;
+  mandate.consent.explicit_opt_in = explicit_opt_in;
+  mandate.consent.terms_version = std::string(text[kTermsVersion]);
+  mandate.consent.consented_at_ms = consented_at_ms;
+  mandate.consent.channel = std::string(text[kConsentChannel]);
+  mandate.created_at_ms = created_at_ms;
+  mandate.last_used_at_ms = last_used_at_ms;
+  mandate.revoked_at_ms = revoked_at_ms;
+  mandate.revoke_reason = std::string(text[kRevokeReason]);
+  return mandate;
+}
+
+void Engine::StoredMandate::Revoke(int64_t now_ms, absl::string_view reason) {
+  status = MandateStatus::kRevoked;
+  revoked_at_ms = now_ms;
+  text = PackedStrings<kTextCount>(
+      {text[kId], text[kMerchant], text[kTermsVersion], text[kConsentChannel], reason});
+}
+
+std::optional<absl::CivilDay> Engine::UserState::birth_date() const {
+  if (birth_day == kNoBirthDay) return std::nullopt;
+  return absl::CivilDay(1970, 1, 1) + birth_day;
+}
+
+UserProfile Engine::UserState::Profile(absl::string_view user_id) const {
+  UserProfile profile;
+  profile.user_id = std::string(user_id);
+  if (birth_day != kNoBirthDay) profile.birth_date = absl::FormatCivilTime(*birth_date());
+  profile.risk_assessment_completed = risk_assessment_completed;
+  profile.per_txn_limit_minor = per_txn_limit_minor;
+  profile.daily_limit_minor = daily_limit_minor;
+  profile.notify_every_transaction = notify_every_transaction;
+  return profile;
+}
+
+void Engine::UserState::SetProfile(const UserProfile& profile,
+                                   std::optional<absl::CivilDay> birth_date) {
+  has_profile = true;
+  birth_day = birth_date.has_value()
+                  ? static_cast<int32_t>(*birth_date - absl::CivilDay(1970, 1, 1))
+                  : kNoBirthDay;
+  risk_assessment_completed = profile.risk_assessment_completed;
+  per_txn_limit_minor = profile.per_txn_limit_minor;
+  daily_limit_minor = profile.daily_limit_minor;
+  notify_every_transaction = profile.notify_every_transaction;
+}
+
+std::optional<uint64_t> Engine::MandateNumber(absl::string_view mandate_id) {
+  constexpr absl::string_view kPrefix = "mdt_";
+  uint64_t number = 0;
+  if (mandate_id.size() != kPrefix.size() + 16 || !absl::StartsWith(mandate_id, kPrefix) ||
+      !absl::SimpleHexAtoi(mandate_id.substr(kPrefix.size()), &number)) {
+    return std::nullopt;
+  }
+  return number;
+}
+
+void Engine::IndexMandate(absl::string_view mandate_id, const std::string& owner_key) {
+  const std::optional<uint64_t> number = MandateNumber(mandate_id);
+  if (!number.has_value()) return;
+  OwnerShard& shard = mandate_owners_[*number % kOwnerShards];
+  absl::MutexLock lock(&shard.mu);
+  shard.owners[*number] = &owner_key;
+}
 
 std::shared_ptr<const Policy> Engine::policy() const { return policy_.load(); }
 
@@ -82,11 +180,12 @@ absl::Status Engine::Writable() const {
 UserSnapshot Engine::SnapshotOf(absl::string_view user_id, const UserState& state) const {
   UserSnapshot snapshot;
   snapshot.user_id = std::string(user_id);
-  snapshot.profile = state.profile;
+  if (state.has_profile) snapshot.profile = state.Profile(user_id);
   snapshot.mandates.reserve(state.mandates.size());
   for (const MandateState& mandate : state.mandates) {
-    snapshot.mandates.push_back(MandateSnapshot{mandate.mandate, mandate.day.Save(),
-                                                mandate.month.Save(), mandate.windows.Save()});
+    snapshot.mandates.push_back(MandateSnapshot{mandate.mandate.ToMandate(user_id),
+                                                mandate.day.Save(), mandate.month.Save(),
+                                                mandate.windows.Save()});
   }
   snapshot.windows = state.windows.Save();
   snapshot.day = state.day.Save();
@@ -132,30 +231,37 @@ absl::Status Engine::Restore(const RestoredState& state) {
     UserShard& shard = users_.ShardFor(user.user_id);
     absl::MutexLock lock(&shard.mu);
     UserState& restored = StateOf(shard, user.user_id);
-    restored.profile = user.profile;
-    if (user.profile.has_value() && !user.profile->birth_date.empty()) {
-      absl::StatusOr<absl::CivilDay> birth = ParseDate(user.profile->birth_date);
-      if (!birth.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("stored profile of \"", user.user_id, "\": ", birth.status().message()));
+    if (user.profile.has_value()) {
+      std::optional<absl::CivilDay> birth_date;
+      if (!user.profile->birth_date.empty()) {
+        absl::StatusOr<absl::CivilDay> birth = ParseDate(user.profile->birth_date);
+        if (!birth.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("stored profile of \"", user.user_id, "\": ", birth.status().message()));
+        }
+        birth_date = *birth;
       }
-      restored.birth_date = *birth;
+      restored.SetProfile(*user.profile, birth_date);
     }
+    const std::string& owner_key = shard.map.find(user.user_id)->first;
     for (const MandateSnapshot& saved : user.mandates) {
-      MandateState mandate{saved.mandate, {}, {}, {}};
+      if (!MandateNumber(saved.mandate.mandate_id).has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat("stored mandate of \"", user.user_id,
+                                                       "\" has a malformed id \"",
+                                                       saved.mandate.mandate_id, "\""));
+      }
+      MandateState mandate{StoredMandate::From(saved.mandate), {}, {}, {}};
       mandate.day.Restore(saved.day);
       mandate.month.Restore(saved.month);
       mandate.windows.Restore(saved.windows);
       restored.mandates.push_back(std::move(mandate));
-      auto& owner_shard = mandate_owners_.ShardFor(saved.mandate.mandate_id);
-      absl::MutexLock owner_lock(&owner_shard.mu);
-      owner_shard.map[saved.mandate.mandate_id] = user.user_id;
+      IndexMandate(saved.mandate.mandate_id, owner_key);
     }
     restored.windows.Restore(user.windows);
     restored.day.Restore(user.day);
-    restored.strong_auth_failures = user.strong_auth_failures;
-    restored.approvals_since_strong_auth = user.approvals_since_strong_auth;
-    restored.attempts_since_strong_auth = user.attempts_since_strong_auth;
+    restored.strong_auth_failures = static_cast<int32_t>(user.strong_auth_failures);
+    restored.approvals_since_strong_auth = static_cast<int32_t>(user.approvals_since_strong_auth);
+    restored.attempts_since_strong_auth = static_cast<int32_t>(user.attempts_since_strong_auth);
   }
   for (const SubjectSnapshot& subject : state.subjects) {
     Sharded<SubjectWindows>& table = subject.subject == Subject::kDevice ? devices_ : merchants_;
@@ -229,13 +335,11 @@ std::string Engine::MintId(absl::string_view prefix) {
 
 Engine::UserState* Engine::FindState(UserShard& shard, absl::string_view user_id) {
   auto it = shard.map.find(user_id);
-  return it == shard.map.end() ? nullptr : it->second.get();
+  return it == shard.map.end() ? nullptr : &it->second;
 }
 
 Engine::UserState& Engine::StateOf(UserShard& shard, absl::string_view user_id) {
-  std::unique_ptr<UserState>& slot = shard.map[user_id];
-  if (slot == nullptr) slot = std::make_unique<UserState>();
-  return *slot;
+  return shard.map[user_id];
 }
 
 Engine::SubjectShard* Engine::ShardIfRead(Sharded<SubjectWindows>& table,
@@ -255,8 +359,8 @@ Engine::MandateState* Engine::ResolveMandate(UserState& state, const AuthorizeRe
                                              int64_t now_ms, MandateMatch& match) {
   if (!request.mandate_id.empty()) {
     for (MandateState& candidate : state.mandates) {
-      if (candidate.mandate.mandate_id != request.mandate_id) continue;
-      const std::string& merchant = candidate.mandate.merchant_id;
+      if (candidate.mandate.mandate_id() != request.mandate_id) continue;
+      const absl::string_view merchant = candidate.mandate.merchant_id();
       if (merchant != request.merchant_id && merchant != kAnyMerchant) {
         match = MandateMatch::kMerchantMismatch;
         return nullptr;
@@ -274,9 +378,9 @@ Engine::MandateState* Engine::ResolveMandate(UserState& state, const AuthorizeRe
   MandateState* merchant_latest = nullptr;
   MandateState* general_latest = nullptr;
   for (MandateState& candidate : state.mandates) {
-    const Mandate& mandate = candidate.mandate;
-    const bool own = mandate.merchant_id == request.merchant_id;
-    const bool general = mandate.merchant_id == kAnyMerchant;
+    const StoredMandate& mandate = candidate.mandate;
+    const bool own = mandate.merchant_id() == request.merchant_id;
+    const bool general = mandate.merchant_id() == kAnyMerchant;
     if (!own && !general) continue;
     const bool usable = Usable(mandate, now_ms);
     if (own) {
@@ -297,8 +401,9 @@ Engine::MandateState* Engine::ResolveMandate(UserState& state, const AuthorizeRe
   return nullptr;
 }
 
-Mandate Engine::View(const Mandate& mandate, const Policy& policy, int64_t now_ms) const {
-  Mandate view = mandate;
+Mandate Engine::View(const StoredMandate& mandate, absl::string_view user_id, const Policy& policy,
+                     int64_t now_ms) const {
+  Mandate view = mandate.ToMandate(user_id);
   if (view.status == MandateStatus::kRevoked) return view;
   if (Expired(view, now_ms)) {
     view.status = MandateStatus::kExpired;
@@ -389,15 +494,23 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   Facts facts;
   facts.request = &request;
   facts.now_ms = now_ms;
-  facts.profile = state.profile.has_value() ? &*state.profile : nullptr;
-  facts.age = AgeAt(state.birth_date, *policy, now_ms);
+  // The rules read the profile's numbers and flags; its strings stay empty here.
+  UserProfile profile;
+  if (state.has_profile) {
+    profile.risk_assessment_completed = state.risk_assessment_completed;
+    profile.per_txn_limit_minor = state.per_txn_limit_minor;
+    profile.daily_limit_minor = state.daily_limit_minor;
+    profile.notify_every_transaction = state.notify_every_transaction;
+  }
+  facts.profile = state.has_profile ? &profile : nullptr;
+  facts.age = AgeAt(state.birth_date(), *policy, now_ms);
   facts.segment = policy->Segment(facts.age);
   facts.user_day_used_minor = state.day.AmountIn(day);
   facts.mandate.match = match;
   if (mandate != nullptr) {
-    const Mandate& m = mandate->mandate;
+    const StoredMandate& m = mandate->mandate;
     facts.mandate.status = Expired(m, now_ms) ? MandateStatus::kExpired : m.status;
-    facts.mandate.general = m.merchant_id == kAnyMerchant;
+    facts.mandate.general = m.merchant_id() == kAnyMerchant;
     facts.mandate.per_txn_limit_minor = m.per_txn_limit_minor;
     facts.mandate.daily_limit_minor = m.daily_limit_minor;
     facts.mandate.monthly_limit_minor = m.monthly_limit_minor;
@@ -457,7 +570,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
     record.pending = false;
     record.ids = PackedStrings<TransactionRecord::kIdCount>(
         {request.user_id, request.merchant_id, request.currency, request.device_id,
-         mandate != nullptr ? absl::string_view(mandate->mandate.mandate_id) : absl::string_view(),
+         mandate != nullptr ? mandate->mandate.mandate_id() : absl::string_view(),
          response.decision_id});
     record.amount_minor = request.amount_minor;
     record.time_ms = now_ms;
@@ -498,12 +611,12 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
 void Engine::Release(UserState& state, const TransactionRecord& record, const Policy& policy,
                      StateChange& change) {
   state.windows.Release(record.time_ms, record.amount_minor);
-  state.approvals_since_strong_auth = std::max<int64_t>(0, state.approvals_since_strong_auth - 1);
+  state.approvals_since_strong_auth = std::max(0, state.approvals_since_strong_auth - 1);
   const LocalCalendar& calendar = policy.calendar();
   const int64_t day = calendar.DayNumber(record.time_ms);
   state.day.Remove(day, record.amount_minor);
   for (MandateState& mandate : state.mandates) {
-    if (mandate.mandate.mandate_id != record.id(TransactionRecord::kMandate)) continue;
+    if (mandate.mandate.mandate_id() != record.id(TransactionRecord::kMandate)) continue;
     mandate.day.Remove(day, record.amount_minor);
     mandate.month.Remove(calendar.MonthNumber(record.time_ms), record.amount_minor);
     mandate.windows.Release(record.time_ms, record.amount_minor);
@@ -576,7 +689,7 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
       state->approvals_since_strong_auth = 0;
       state->attempts_since_strong_auth = 0;
       for (MandateState& mandate : state->mandates) {
-        if (mandate.mandate.mandate_id == record.id(TransactionRecord::kMandate)) {
+        if (mandate.mandate.mandate_id() == record.id(TransactionRecord::kMandate)) {
           mandate.mandate.last_used_at_ms = std::max(mandate.mandate.last_used_at_ms, now_ms);
         }
       }
@@ -637,8 +750,8 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
       }
       // Same user, so the mandate lives in the shard we hold.
       for (const MandateState& existing : FindState(shard, request.user_id)->mandates) {
-        if (existing.mandate.mandate_id == it->second.mandate_id) {
-          Mandate view = View(existing.mandate, *policy, now_ms);
+        if (existing.mandate.mandate_id() == it->second.mandate_id) {
+          Mandate view = View(existing.mandate, request.user_id, *policy, now_ms);
           const uint64_t sequence = options_.journal ? options_.journal->LastSequence() : 0;
           lock.Release();
           user_lock.Release();
@@ -652,9 +765,11 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
 
   VIGIL_RETURN_IF_ERROR(Writable());
   UserState& state = StateOf(shard, request.user_id);
+  const std::optional<UserProfile> profile =
+      state.has_profile ? std::optional<UserProfile>(state.Profile(request.user_id)) : std::nullopt;
   VIGIL_RETURN_IF_ERROR(
-      policy->CheckGrant(request, policy->Segment(AgeAt(state.birth_date, *policy, now_ms)),
-                         state.profile ? &*state.profile : nullptr));
+      policy->CheckGrant(request, policy->Segment(AgeAt(state.birth_date(), *policy, now_ms)),
+                         profile.has_value() ? &*profile : nullptr));
 
   Mandate mandate;
   mandate.mandate_id = MintId("mdt_");
@@ -679,29 +794,29 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
     }
     it->second = GrantRecord{request, mandate.mandate_id};
   }
-  {
-    auto& owner_shard = mandate_owners_.ShardFor(mandate.mandate_id);
-    absl::MutexLock lock(&owner_shard.mu);
-    owner_shard.map.emplace(mandate.mandate_id, mandate.user_id);
-  }
-  state.mandates.push_back(MandateState{mandate, {}, {}, {}});
+  IndexMandate(mandate.mandate_id, shard.map.find(request.user_id)->first);
+  state.mandates.push_back(MandateState{StoredMandate::From(mandate), {}, {}, {}});
   StateChange change;
   change.users.push_back(SnapshotOf(request.user_id, state));
   if (!request.request_id.empty()) {
     change.grants.push_back(GrantSnapshot{request, mandate.mandate_id});
   }
   const uint64_t sequence = Append(std::move(change));
+  Mandate view = View(state.mandates.back().mandate, request.user_id, *policy, now_ms);
   user_lock.Release();
   VIGIL_RETURN_IF_ERROR(Durable(sequence));
-  return View(mandate, *policy, now_ms);
+  return view;
 }
 
 std::optional<std::string> Engine::OwnerOf(absl::string_view mandate_id) {
-  auto& owner_shard = mandate_owners_.ShardFor(mandate_id);
-  absl::MutexLock lock(&owner_shard.mu);
-  auto it = owner_shard.map.find(mandate_id);
-  if (it == owner_shard.map.end()) return std::nullopt;
-  return it->second;
+  const std::optional<uint64_t> number = MandateNumber(mandate_id);
+  if (!number.has_value()) return std::nullopt;
+  OwnerShard& shard = mandate_owners_[*number % kOwnerShards];
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.owners.find(*number);
+  if (it == shard.owners.end()) return std::nullopt;
+  // The key of a users_ node: never changes, never freed.
+  return *it->second;
 }
 
 absl::StatusOr<Mandate> Engine::GetMandate(absl::string_view mandate_id) {
@@ -735,7 +850,7 @@ absl::StatusOr<Mandate> Engine::ChangeMandate(absl::string_view mandate_id,
   UserState* state = FindState(shard, user_id);
   if (state != nullptr) {
     for (MandateState& mandate : state->mandates) {
-      if (mandate.mandate.mandate_id != mandate_id) continue;
+      if (mandate.mandate.mandate_id() != mandate_id) continue;
       uint64_t sequence = options_.journal ? options_.journal->LastSequence() : 0;
       if constexpr (!kReadOnly) {
         VIGIL_RETURN_IF_ERROR(change(mandate, now_ms));
@@ -743,7 +858,7 @@ absl::StatusOr<Mandate> Engine::ChangeMandate(absl::string_view mandate_id,
         changed.users.push_back(SnapshotOf(user_id, *state));
         sequence = Append(std::move(changed));
       }
-      Mandate view = View(mandate.mandate, *policy, now_ms);
+      Mandate view = View(mandate.mandate, user_id, *policy, now_ms);
       lock.Release();
       if (kReadOnly) {
         AwaitVisible(sequence);
@@ -769,7 +884,7 @@ absl::StatusOr<std::vector<Mandate>> Engine::ListMandates(absl::string_view user
     if (const UserState* state = FindState(shard, user_id); state != nullptr) {
       for (const MandateState& mandate : state->mandates) {
         if (!include_revoked && mandate.mandate.status == MandateStatus::kRevoked) continue;
-        mandates.push_back(View(mandate.mandate, *policy, now_ms));
+        mandates.push_back(View(mandate.mandate, user_id, *policy, now_ms));
       }
     }
     sequence = options_.journal ? options_.journal->LastSequence() : 0;
@@ -782,12 +897,8 @@ absl::StatusOr<Mandate> Engine::RevokeMandate(absl::string_view mandate_id,
                                               absl::string_view user_id, absl::string_view reason) {
   VIGIL_RETURN_IF_ERROR(ValidateOptionalId("reason", reason));
   return ChangeMandate(mandate_id, user_id, [reason](MandateState& state, int64_t now_ms) {
-    Mandate& mandate = state.mandate;
-    if (mandate.status != MandateStatus::kRevoked) {
-      mandate.status = MandateStatus::kRevoked;
-      mandate.revoked_at_ms = now_ms;
-      mandate.revoke_reason = std::string(reason);
-    }
+    StoredMandate& mandate = state.mandate;
+    if (mandate.status != MandateStatus::kRevoked) mandate.Revoke(now_ms, reason);
     return absl::OkStatus();
   });
 }
@@ -795,7 +906,7 @@ absl::StatusOr<Mandate> Engine::RevokeMandate(absl::string_view mandate_id,
 absl::StatusOr<Mandate> Engine::PauseMandate(absl::string_view mandate_id,
                                              absl::string_view user_id) {
   return ChangeMandate(mandate_id, user_id, [mandate_id](MandateState& state, int64_t now_ms) {
-    Mandate& mandate = state.mandate;
+    StoredMandate& mandate = state.mandate;
     if (mandate.status == MandateStatus::kRevoked) {
       return absl::FailedPreconditionError(
           absl::StrCat("mandate \"", mandate_id, "\" is revoked and cannot be paused"));
@@ -812,7 +923,7 @@ absl::StatusOr<Mandate> Engine::PauseMandate(absl::string_view mandate_id,
 absl::StatusOr<Mandate> Engine::ResumeMandate(absl::string_view mandate_id,
                                               absl::string_view user_id) {
   return ChangeMandate(mandate_id, user_id, [mandate_id](MandateState& state, int64_t now_ms) {
-    Mandate& mandate = state.mandate;
+    StoredMandate& mandate = state.mandate;
     if (mandate.status == MandateStatus::kRevoked) {
       return absl::FailedPreconditionError(absl::StrCat(
           "mandate \"", mandate_id, "\" is revoked and can never be resumed; grant a new one"));
@@ -840,12 +951,10 @@ absl::StatusOr<std::vector<Mandate>> Engine::RevokeAllMandates(absl::string_view
     absl::MutexLock lock(&shard.mu);
     if (UserState* state = FindState(shard, user_id); state != nullptr) {
       for (MandateState& entry : state->mandates) {
-        Mandate& mandate = entry.mandate;
+        StoredMandate& mandate = entry.mandate;
         if (mandate.status == MandateStatus::kRevoked) continue;
-        mandate.status = MandateStatus::kRevoked;
-        mandate.revoked_at_ms = now_ms;
-        mandate.revoke_reason = std::string(reason);
-        revoked.push_back(View(mandate, *policy, now_ms));
+        mandate.Revoke(now_ms, reason);
+        revoked.push_back(View(mandate, user_id, *policy, now_ms));
       }
       if (!revoked.empty()) {
         StateChange change;
@@ -874,8 +983,7 @@ absl::StatusOr<UserProfile> Engine::PutUserProfile(const UserProfile& profile) {
   {
     absl::MutexLock lock(&shard.mu);
     UserState& state = StateOf(shard, profile.user_id);
-    state.profile = profile;
-    state.birth_date = birth_date;
+    state.SetProfile(profile, birth_date);
     StateChange change;
     change.users.push_back(SnapshotOf(profile.user_id, state));
     sequence = Append(std::move(change));
@@ -892,10 +1000,10 @@ absl::StatusOr<UserProfile> Engine::GetUserProfile(absl::string_view user_id) {
   {
     absl::MutexLock lock(&shard.mu);
     const UserState* state = FindState(shard, user_id);
-    if (state == nullptr || !state->profile.has_value()) {
+    if (state == nullptr || !state->has_profile) {
       return absl::NotFoundError(absl::StrCat("user_id: no profile for \"", user_id, "\""));
     }
-    profile = *state->profile;
+    profile = state->Profile(user_id);
     sequence = options_.journal ? options_.journal->LastSequence() : 0;
   }
   AwaitVisible(sequence);

@@ -17,7 +17,9 @@
 // Cost: Authorize for a known user allocates only for its idempotency record and, when rules
 // fire, their reasons; it is O(rules + window buckets).
 
+#include <array>
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,7 +27,9 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -115,24 +119,69 @@ class Engine {
   void SetPolicy(std::shared_ptr<const Policy> policy);
 
  private:
+  // State is kept compact, since there is one per user for millions of users: numbers as
+  // fields, a record's strings in one allocation, no copies of the owner's id.
+
+  // A mandate as the engine keeps it; Mandate is what callers see.
+  struct StoredMandate {
+    enum Text { kId, kMerchant, kTermsVersion, kConsentChannel, kRevokeReason, kTextCount };
+    PackedStrings<kTextCount> text;
+    int64_t expires_at_ms = 0;
+    int64_t per_txn_limit_minor = 0;
+    int64_t daily_limit_minor = 0;
+    int64_t monthly_limit_minor = 0;
+    int64_t consented_at_ms = 0;
+    int64_t created_at_ms = 0;
+    int64_t last_used_at_ms = 0;
+    int64_t revoked_at_ms = 0;
+    MandateStatus status = MandateStatus::kActive;
+    bool explicit_opt_in = false;
+
+    absl::string_view mandate_id() const { return text[kId]; }
+    absl::string_view merchant_id() const { return text[kMerchant]; }
+    static StoredMandate From(const Mandate& mandate);
+    Mandate ToMandate(absl::string_view user_id) const;
+    void Revoke(int64_t now_ms, absl::string_view reason);
+  };
+
   struct MandateState {
-    Mandate mandate;
+    StoredMandate mandate;
     PeriodUsage day;
     PeriodUsage month;
     SubjectWindows windows;
   };
 
   struct UserState {
-    std::optional<UserProfile> profile;
-    std::optional<absl::CivilDay> birth_date;
     std::vector<MandateState> mandates;
     SubjectWindows windows;
     PeriodUsage day;
+    // The profile, less the user id (the table's key) and with the birth date as a day number.
+    int64_t per_txn_limit_minor = 0;
+    int64_t daily_limit_minor = 0;
+    int32_t birth_day = kNoBirthDay;  // days since 1970-01-01
+    bool has_profile = false;
+    bool risk_assessment_completed = false;
+    bool notify_every_transaction = false;
     // Since the last STRONG_AUTH_PASSED.
-    int64_t strong_auth_failures = 0;
-    int64_t approvals_since_strong_auth = 0;
-    int64_t attempts_since_strong_auth = 0;
+    int32_t strong_auth_failures = 0;
+    int32_t approvals_since_strong_auth = 0;
+    int32_t attempts_since_strong_auth = 0;
+
+    static constexpr int32_t kNoBirthDay = INT32_MIN;
+    std::optional<absl::CivilDay> birth_date() const;
+    // REQUIRES: has_profile.
+    UserProfile Profile(absl::string_view user_id) const;
+    void SetProfile(const UserProfile& profile, std::optional<absl::CivilDay> birth_date);
   };
+
+  // The mandate index: a mandate id's number (ids are minted as "mdt_" and 16 hex digits) to
+  // its owner's id, which is the key of the owner's node in users_ (stable; users are never
+  // removed).
+  struct OwnerShard {
+    absl::Mutex mu;
+    absl::flat_hash_map<uint64_t, const std::string*> owners ABSL_GUARDED_BY(mu);
+  };
+  static constexpr size_t kOwnerShards = 64;
 
   // An Authorize's idempotency record: what a retry is compared with and answered from, and
   // what an outcome needs to take an approval back. There is one per charge for the whole
@@ -163,7 +212,8 @@ class Engine {
     std::string mandate_id;
   };
 
-  using UserShard = Sharded<std::unique_ptr<UserState>>::Shard;
+  using UserTable = Sharded<UserState, 64, absl::node_hash_map<std::string, UserState>>;
+  using UserShard = UserTable::Shard;
   using SubjectShard = Sharded<SubjectWindows>::Shard;
 
   int64_t EventTime(const AuthorizeRequest& request) const;
@@ -187,7 +237,12 @@ class Engine {
                                         Change change);
   // Looks up the owner of a mandate id in the index.
   std::optional<std::string> OwnerOf(absl::string_view mandate_id);
-  Mandate View(const Mandate& mandate, const Policy& policy, int64_t now_ms) const;
+  // Indexes a mandate under its owner. REQUIRES: the owner's shard lock held.
+  void IndexMandate(absl::string_view mandate_id, const std::string& owner_key);
+  // The number in a minted mandate id, or none for an id the engine cannot have minted.
+  static std::optional<uint64_t> MandateNumber(absl::string_view mandate_id);
+  Mandate View(const StoredMandate& mandate, absl::string_view user_id, const Policy& policy,
+               int64_t now_ms) const;
   // Takes an approval back everywhere it was counted; appends the device and merchant windows
   // it changed to `change`.
   void Release(UserState& state, const TransactionRecord& record, const Policy& policy,
@@ -214,13 +269,13 @@ class Engine {
 
   std::atomic<std::shared_ptr<const Policy>> policy_;
 
-  Sharded<std::unique_ptr<UserState>> users_;
+  UserTable users_;
   // Lock order: a user's shard, then a device's, then a merchant's, then any index shard below.
   Sharded<SubjectWindows> devices_;
   Sharded<SubjectWindows> merchants_;
   Sharded<TransactionRecord> transactions_;
-  Sharded<std::string> mandate_owners_;  // mandate_id -> user_id
-  Sharded<GrantRecord> grants_;          // request_id -> the grant it made
+  std::array<OwnerShard, kOwnerShards> mandate_owners_;
+  Sharded<GrantRecord> grants_;  // request_id -> the grant it made
 };
 
 }  // namespace vigil

@@ -6,6 +6,7 @@
 //
 // Thread-compatible: the owner serialises access.
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -21,7 +22,7 @@ class PeriodUsage {
   // out of order) no longer affects any cap and is ignored.
   void Add(int64_t period, int64_t amount_minor) {
     if (period > period_) {
-      period_ = period;
+      period_ = static_cast<int32_t>(period);
       amount_minor_ = 0;
       count_ = 0;
     }
@@ -44,15 +45,19 @@ class PeriodUsage {
   };
   Saved Save() const { return Saved{period_, amount_minor_, count_}; }
   void Restore(const Saved& saved) {
-    period_ = saved.period;
+    period_ = static_cast<int32_t>(std::clamp<int64_t>(saved.period, kNone, kMaxPeriod));
     amount_minor_ = saved.amount_minor;
-    count_ = saved.count;
+    count_ = static_cast<int32_t>(std::clamp<int64_t>(saved.count, 0, kMaxPeriod));
   }
 
  private:
-  int64_t period_ = std::numeric_limits<int64_t>::min();
+  // Day and month numbers since the epoch fit in 32 bits, as do counts within one of them.
+  static constexpr int32_t kNone = std::numeric_limits<int32_t>::min();
+  static constexpr int32_t kMaxPeriod = std::numeric_limits<int32_t>::max();
+
+  int32_t period_ = kNone;
+  int32_t count_ = 0;
   int64_t amount_minor_ = 0;
-  int64_t count_ = 0;
 };
 
 }  // namespace vigil

@@ -22,12 +22,14 @@
 
 namespace vigil {
 
-template <typename Value, size_t kShards = 64>
+// `Map` may be a node-based map where values must not move (absl::node_hash_map).
+template <typename Value, size_t kShards = 64,
+          typename Map = absl::flat_hash_map<std::string, Value>>
 class Sharded {
  public:
   struct Shard {
     absl::Mutex mu;
-    absl::flat_hash_map<std::string, Value> map ABSL_GUARDED_BY(mu);
+    Map map ABSL_GUARDED_BY(mu);
   };
 
   Shard& ShardFor(absl::string_view key) {
