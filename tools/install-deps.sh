@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   cmake make g++ pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
-  libabsl-dev libyaml-cpp-dev librocksdb-dev
+  libabsl-dev libyaml-cpp-dev librocksdb-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3  # the test and bench scripts pick free ports and write JSON with it

@@ -333,6 +333,17 @@ std::string Engine::MintId(absl::string_view prefix) {
   return absl::StrCat(prefix, absl::Hex(Mix(options_.id_seed + n), absl::kZeroPad16));
 }
 
+std::string Engine::MintDecisionId() {
+  // "d_" and 13 base-32 digits of 64 bits: 15 characters, so the string needs no allocation.
+  static constexpr char kDigits[] = "0123456789abcdefghjkmnpqrstvwxyz";
+  uint64_t n = Mix(options_.id_seed + next_id_.fetch_add(1, std::memory_order_relaxed));
+  std::string id(15, '0');
+  id[0] = 'd';
+  id[1] = '_';
+  for (int i = 14; i >= 2; --i, n >>= 5) id[i] = kDigits[n & 31];
+  return id;
+}
+
 Engine::UserState* Engine::FindState(UserShard& shard, absl::string_view user_id) {
   auto it = shard.map.find(user_id);
   return it == shard.map.end() ? nullptr : &it->second;
@@ -559,7 +570,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   for (const RuleHit& hit : verdict.hits) response.reasons.push_back(*hit.reason);
   response.shadow_reasons.reserve(verdict.shadow_hits.size());
   for (const RuleHit& hit : verdict.shadow_hits) response.shadow_reasons.push_back(*hit.reason);
-  response.decision_id = MintId("dec_");
+  response.decision_id = MintDecisionId();
   response.rules_version = std::string(policy->version());
 
   StateChange change;

@@ -218,6 +218,7 @@ class Engine {
 
   int64_t EventTime(const AuthorizeRequest& request) const;
   std::string MintId(absl::string_view prefix);
+  std::string MintDecisionId();
   // The user's state, created on first use. REQUIRES: shard.mu held.
   static UserState& StateOf(UserShard& shard, absl::string_view user_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);

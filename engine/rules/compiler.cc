@@ -538,7 +538,9 @@ class Compiler {
     for (CompiledRule& rule : rules) rule.reads_decision = plan.nodes[rule.root].reads_decision;
     return std::make_unique<CompiledRuleSet>(
         settings_, std::move(plan), std::move(rules), notify, symbols_.windows.specs(),
-        absl::StrCat("rs-", absl::Hex(StableHash(version_input_), absl::kZeroPad16)));
+        // 48 bits of the content's hash: enough to tell rule sets apart, and short enough (15
+        // characters) that answers carry it without allocating.
+        absl::StrCat("rs-", absl::Hex(StableHash(version_input_) >> 16, absl::kZeroPad12)));
   }
 
   const std::vector<RuleFile>& files_;

@@ -41,13 +41,13 @@ expect 0 '^SERVING$' -- health
 expect 1 'FAILED_PRECONDITION: consent.explicit_opt_in' -- grant --user alice --merchant coffee-42
 expect 0 '^mdt_[0-9a-f]+  ACTIVE  user alice  merchant coffee-42' -- \
   grant --user alice --merchant coffee-42 --opt-in --terms 2026-01
-expect 0 '^APPROVE  transaction t-1  decision dec_' -- \
+expect 0 '^APPROVE  transaction t-1  decision d_' -- \
   authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-1
-expect 0 '^CHALLENGE  transaction t-2  decision dec_' -- \
+expect 0 '^CHALLENGE  transaction t-2  decision d_' -- \
   authorize --user alice --merchant coffee-42 --amount 1200 --txn t-2
 expect 0 '^  PER_TXN_LIMIT \(limits.per_txn\): the amount is above' -- \
   authorize --user alice --merchant coffee-42 --amount 1200 --txn t-2
-expect 0 '^APPROVE  transaction t-1  decision dec_' -- \
+expect 0 '^APPROVE  transaction t-1  decision d_' -- \
   authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-1
 expect 0 '^revoked 1 mandate\(s\)' -- revoke-all --user alice --reason "lost phone"
 expect 0 'MANDATE_REVOKED \(mandate.revoked\)' -- \

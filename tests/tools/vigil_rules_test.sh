@@ -35,7 +35,7 @@ cp "$shipped/policy.yaml" "$work/rules/policy.yaml"
 out=$("$tool" check "$work/rules" 2>&1)
 rc=$?
 checks=$((checks + 1))
-if [ "$rc" -ne 0 ] || ! grep -Eqx "$work/rules: ok, [0-9]+ rules \([0-9]+ enforced, [0-9]+ shadow\), [0-9]+ velocity windows, version rs-[0-9a-f]{16}" <<<"$out"; then
+if [ "$rc" -ne 0 ] || ! grep -Eqx "$work/rules: ok, [0-9]+ rules \([0-9]+ enforced, [0-9]+ shadow\), [0-9]+ velocity windows, version rs-[0-9a-f]{12}" <<<"$out"; then
   echo "FAIL: vigil-rules check on good rules exited $rc:"; sed 's/^/    /' <<<"$out"
   failures=$((failures + 1))
 fi
