@@ -9,7 +9,6 @@ namespace vigil {
 namespace {
 
 constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
-const absl::CivilDay kEpochDay(1970, 1, 1);
 
 // Floor division: instants before the epoch still land on the right day.
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -22,10 +21,34 @@ bool ParseDigits(absl::string_view text, int* out) {
   return absl::SimpleAtoi(text, out);
 }
 
+struct YearMonthDay {
+  int64_t year;
+  int month;  // 1..12
+  int day;    // 1..31
+};
+
+// The proleptic Gregorian date `days` after 1970-01-01, in integer arithmetic over 400-year eras
+// (H. Hinnant's civil_from_days). Every decision needs the day and month; this is several times
+// faster than normalising an absl::CivilDay.
+YearMonthDay CivilFromDays(int64_t days) {
+  days += 719468;  // from 0000-03-01
+  const int64_t era = FloorDiv(days, 146097);
+  const int64_t day_of_era = days - era * 146097;
+  const int64_t year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t shifted_month = (5 * day_of_year + 2) / 153;  // March = 0
+  const int day = static_cast<int>(day_of_year - (153 * shifted_month + 2) / 5 + 1);
+  const int month = static_cast<int>(shifted_month < 10 ? shifted_month + 3 : shifted_month - 9);
+  return YearMonthDay{year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
+}
+
 }  // namespace
 
 absl::CivilDay LocalCalendar::DayOf(int64_t epoch_ms) const {
-  return kEpochDay + DayNumber(epoch_ms);
+  const YearMonthDay date = CivilFromDays(DayNumber(epoch_ms));
+  return absl::CivilDay(date.year, date.month, date.day);
 }
 
 int64_t LocalCalendar::DayNumber(int64_t epoch_ms) const {
@@ -33,8 +56,8 @@ int64_t LocalCalendar::DayNumber(int64_t epoch_ms) const {
 }
 
 int64_t LocalCalendar::MonthNumber(int64_t epoch_ms) const {
-  const absl::CivilDay day = DayOf(epoch_ms);
-  return (day.year() - 1970) * 12 + (day.month() - 1);
+  const YearMonthDay date = CivilFromDays(DayNumber(epoch_ms));
+  return (date.year - 1970) * 12 + (date.month - 1);
 }
 
 absl::StatusOr<int64_t> ParseUtcOffset(absl::string_view text) {

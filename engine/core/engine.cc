@@ -77,6 +77,8 @@ Engine::StoredMandate Engine::StoredMandate::From(const Mandate& mandate) {
   stored.revoked_at_ms = mandate.revoked_at_ms;
   stored.status = mandate.status;
   stored.explicit_opt_in = mandate.consent.explicit_opt_in;
+  stored.general = mandate.merchant_id == kAnyMerchant;
+  stored.merchant_hash = static_cast<uint32_t>(StableHash(mandate.merchant_id));
   return stored;
 }
 
@@ -367,7 +369,8 @@ std::optional<int> Engine::AgeAt(const std::optional<absl::CivilDay>& birth_date
 }
 
 Engine::MandateState* Engine::ResolveMandate(UserState& state, const AuthorizeRequest& request,
-                                             int64_t now_ms, MandateMatch& match) {
+                                             uint64_t merchant_hash, int64_t now_ms,
+                                             MandateMatch& match) {
   if (!request.mandate_id.empty()) {
     for (MandateState& candidate : state.mandates) {
       if (candidate.mandate.mandate_id() != request.mandate_id) continue;
@@ -390,8 +393,9 @@ Engine::MandateState* Engine::ResolveMandate(UserState& state, const AuthorizeRe
   MandateState* general_latest = nullptr;
   for (MandateState& candidate : state.mandates) {
     const StoredMandate& mandate = candidate.mandate;
-    const bool own = mandate.merchant_id() == request.merchant_id;
-    const bool general = mandate.merchant_id() == kAnyMerchant;
+    const bool general = mandate.general;
+    const bool own = !general && mandate.merchant_hash == static_cast<uint32_t>(merchant_hash) &&
+                     mandate.merchant_id() == request.merchant_id;
     if (!own && !general) continue;
     const bool usable = Usable(mandate, now_ms);
     if (own) {
@@ -467,7 +471,8 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
 
   UserState& state = StateOf(shard, request.user_id);
   MandateMatch match = MandateMatch::kNone;
-  MandateState* mandate = ResolveMandate(state, request, now_ms, match);
+  const uint64_t merchant_hash = StableHash(request.merchant_id);
+  MandateState* mandate = ResolveMandate(state, request, merchant_hash, now_ms, match);
 
   // Every subject the policy reads windows of, locked in the documented order for the whole
   // decision, so that checking and recording are one step for each of them.
@@ -521,7 +526,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   if (mandate != nullptr) {
     const StoredMandate& m = mandate->mandate;
     facts.mandate.status = Expired(m, now_ms) ? MandateStatus::kExpired : m.status;
-    facts.mandate.general = m.merchant_id() == kAnyMerchant;
+    facts.mandate.general = m.general;
     facts.mandate.per_txn_limit_minor = m.per_txn_limit_minor;
     facts.mandate.daily_limit_minor = m.daily_limit_minor;
     facts.mandate.monthly_limit_minor = m.monthly_limit_minor;
@@ -545,7 +550,6 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   }
   const bool approved = verdict.decision == Decision::kApprove;
 
-  const uint64_t merchant_hash = StableHash(request.merchant_id);
   auto record = [&](SubjectWindows* windows, Subject subject) {
     if (windows == nullptr) return;
     windows->Record(layout, subject, now_ms, request.amount_minor, merchant_hash, approved);

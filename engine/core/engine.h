@@ -136,6 +136,9 @@ class Engine {
     int64_t revoked_at_ms = 0;
     MandateStatus status = MandateStatus::kActive;
     bool explicit_opt_in = false;
+    bool general = false;        // merchant "*"
+    uint32_t merchant_hash = 0;  // of the merchant id: most mandates are told apart without
+                                 // reading their text
 
     absl::string_view mandate_id() const { return text[kId]; }
     absl::string_view merchant_id() const { return text[kMerchant]; }
@@ -152,7 +155,8 @@ class Engine {
   };
 
   struct UserState {
-    std::vector<MandateState> mandates;
+    // Inline room for one: most users hold one or two mandates.
+    absl::InlinedVector<MandateState, 1> mandates;
     SubjectWindows windows;
     PeriodUsage day;
     // The profile, less the user id (the table's key) and with the birth date as a day number.
@@ -229,8 +233,9 @@ class Engine {
   static std::optional<int> AgeAt(const std::optional<absl::CivilDay>& birth_date,
                                   const Policy& policy, int64_t now_ms);
   // The mandate a charge draws on, as API.md resolves it; nullptr with the reason in `match`.
+  // `merchant_hash` is StableHash(request.merchant_id).
   static MandateState* ResolveMandate(UserState& state, const AuthorizeRequest& request,
-                                      int64_t now_ms, MandateMatch& match);
+                                      uint64_t merchant_hash, int64_t now_ms, MandateMatch& match);
   // Applies `change` to a mandate that `user_id` owns, under the owner's lock, and returns the
   // mandate as it is after. NOT_FOUND, PERMISSION_DENIED, or the status `change` returns.
   template <typename Change>

@@ -13,7 +13,7 @@
 // memory before and after the timed run (run it alone, with --benchmark_filter, for those two).
 // BM_Engine_Authorize1MUsersHandwritten: the same with the hand-written twin of the rules.
 
-#include <malloc.h>
+#include <jemalloc/jemalloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -55,10 +55,15 @@ void AddUser(Engine& engine, const std::string& user) {
   if (!engine.PutUserProfile(profile).ok() || !engine.GrantMandate(grant).ok()) std::abort();
 }
 
-// Bytes the allocator has handed out and not had back, over all arenas.
+// Bytes the allocator (jemalloc, as in vigild) has handed out and not had back.
 int64_t HeapInUse() {
-  const struct mallinfo2 info = mallinfo2();
-  return static_cast<int64_t>(info.uordblks + info.hblkhd);
+  uint64_t epoch = 1;
+  size_t size = sizeof(epoch);
+  mallctl("epoch", &epoch, &size, &epoch, size);  // refreshes the statistics
+  size_t allocated = 0;
+  size = sizeof(allocated);
+  if (mallctl("stats.allocated", &allocated, &size, nullptr, 0) != 0) std::abort();
+  return static_cast<int64_t>(allocated);
 }
 
 int64_t PeakRssMb() {

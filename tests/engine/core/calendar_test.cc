@@ -13,6 +13,17 @@ int64_t UtcMs(int y, int mo, int d, int h, int mi, int s) {
       absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone()));
 }
 
+TEST(LocalCalendarTest, DayAndMonthAgreeWithAbseilOnEveryDayFrom1900To2200) {
+  const LocalCalendar utc(0);
+  constexpr int64_t kMsPerDay = 24 * 60 * 60 * 1000;
+  const absl::CivilDay epoch(1970, 1, 1);
+  for (absl::CivilDay day(1900, 1, 1); day < absl::CivilDay(2200, 1, 1); ++day) {
+    const int64_t ms = (day - epoch) * kMsPerDay + 12 * 60 * 60 * 1000;
+    ASSERT_EQ(utc.DayOf(ms), day);
+    ASSERT_EQ(utc.MonthNumber(ms), (day.year() - 1970) * 12 + day.month() - 1) << day;
+  }
+}
+
 TEST(LocalCalendarTest, DaysTurnAtLocalMidnight) {
   const LocalCalendar china(kEightHours);
   EXPECT_EQ(china.DayOf(UtcMs(2026, 11, 26, 15, 59, 59)), absl::CivilDay(2026, 11, 26));
