@@ -33,7 +33,10 @@ class PackedStrings {
     if (total == 0) return;
     data_ = std::make_unique<char[]>(total);
     for (int i = 0; i < N; ++i) {
-      std::memcpy(data_.get() + begin(i), values[i].data(), values[i].size());
+      // An empty string_view may have no data at all, which memcpy must not be given.
+      if (!values[i].empty()) {
+        std::memcpy(data_.get() + begin(i), values[i].data(), values[i].size());
+      }
     }
   }
   PackedStrings(const PackedStrings& other) : ends_(other.ends_) {
