@@ -279,7 +279,10 @@ class Engine {
   // Lock order: a user's shard, then a device's, then a merchant's, then any index shard below.
   Sharded<SubjectWindows> devices_;
   Sharded<SubjectWindows> merchants_;
-  Sharded<TransactionRecord> transactions_;
+  // Idempotency records, one per charge: the table that keeps growing. Many shards keep each
+  // growth step small (a shard's table is rebuilt under its lock), so that no call waits long
+  // behind one.
+  Sharded<TransactionRecord, 1024> transactions_;
   std::array<OwnerShard, kOwnerShards> mandate_owners_;
   Sharded<GrantRecord> grants_;  // request_id -> the grant it made
 };
