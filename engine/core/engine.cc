@@ -430,6 +430,26 @@ Mandate Engine::View(const StoredMandate& mandate, absl::string_view user_id, co
 }
 
 absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& request) {
+  uint64_t sequence = 0;
+  absl::StatusOr<AuthorizeResponse> response = Decide(request, sequence);
+  if (!response.ok()) return response;
+  VIGIL_RETURN_IF_ERROR(Durable(sequence));
+  return response;
+}
+
+void Engine::Authorize(const AuthorizeRequest& request, AuthorizeCallback done) {
+  uint64_t sequence = 0;
+  absl::StatusOr<AuthorizeResponse> response = Decide(request, sequence);
+  if (!response.ok() || options_.journal == nullptr) return std::move(done)(std::move(response));
+  options_.journal->WhenDurable(sequence, [response = *std::move(response),
+                                           done = std::move(done)](absl::Status durable) mutable {
+    if (durable.ok()) return std::move(done)(std::move(response));
+    std::move(done)(std::move(durable));
+  });
+}
+
+absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request,
+                                                 uint64_t& sequence) {
   VIGIL_RETURN_IF_ERROR(ValidateAuthorize(request));
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = EventTime(request);
@@ -456,12 +476,8 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
                          "or currency differ)"));
       }
       // The first answer may not be durable yet: wait for it, as its own caller does.
-      AuthorizeResponse response = record.Response();
-      const uint64_t sequence = options_.journal ? options_.journal->LastSequence() : 0;
-      lock.Release();
-      user_lock.Release();
-      VIGIL_RETURN_IF_ERROR(Durable(sequence));
-      return response;
+      sequence = options_.journal ? options_.journal->LastSequence() : 0;
+      return record.Response();
     }
     if (absl::Status writable = Writable(); !writable.ok()) {
       txn_shard.map.erase(it);
@@ -578,7 +594,6 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   response.rules_version = std::string(policy->version());
 
   StateChange change;
-  uint64_t sequence = 0;
   {
     absl::MutexLock lock(&txn_shard.mu);
     TransactionRecord& record = txn_shard.map.find(request.transaction_id)->second;
@@ -619,7 +634,6 @@ absl::StatusOr<AuthorizeResponse> Engine::Authorize(const AuthorizeRequest& requ
   merchant_lock.reset();
   device_lock.reset();
   user_lock.Release();
-  VIGIL_RETURN_IF_ERROR(Durable(sequence));
   return response;
 }
 

@@ -30,6 +30,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -67,6 +68,11 @@ class Engine {
   // and changes nothing. INVALID_ARGUMENT for a malformed request; ALREADY_EXISTS for a known
   // transaction_id with a different user, merchant, amount or currency.
   absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request);
+  // The same, without waiting for durability on this thread: `done` gets the answer once it is
+  // durable, here or later on the journal's thread. For servers, whose threads should decide
+  // other calls meanwhile. `done` must not block.
+  using AuthorizeCallback = absl::AnyInvocable<void(absl::StatusOr<AuthorizeResponse>) &&>;
+  void Authorize(const AuthorizeRequest& request, AuthorizeCallback done);
 
   // Records what happened to an authorized charge. FAILED and REVERSED release an approved
   // amount (once); STRONG_AUTH_PASSED resets the failure count and reactivates the mandate;
@@ -220,6 +226,9 @@ class Engine {
   using UserShard = UserTable::Shard;
   using SubjectShard = Sharded<SubjectWindows>::Shard;
 
+  // Authorize up to durability: decides, records, queues the change and sets `sequence` to the
+  // journal sequence the answer must wait for.
+  absl::StatusOr<AuthorizeResponse> Decide(const AuthorizeRequest& request, uint64_t& sequence);
   int64_t EventTime(const AuthorizeRequest& request) const;
   std::string MintId(absl::string_view prefix);
   std::string MintDecisionId();

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "engine/core/period_usage.h"
 #include "engine/core/subject_windows.h"
@@ -112,6 +113,14 @@ class Journal {
   virtual uint64_t LastSequence() const = 0;
   // Blocks until every change up to `sequence` is durable. UNAVAILABLE if writing failed.
   virtual absl::Status WaitDurable(uint64_t sequence) = 0;
+
+  // Without blocking: calls `done` with what WaitDurable(sequence) would return, once it is
+  // known — at once on this thread, or later on a thread of the journal's. `done` must not
+  // block. This default waits; a journal that writes in the background overrides it.
+  using DurableCallback = absl::AnyInvocable<void(absl::Status) &&>;
+  virtual void WhenDurable(uint64_t sequence, DurableCallback done) {
+    std::move(done)(WaitDurable(sequence));
+  }
 };
 
 }  // namespace vigil

@@ -7,8 +7,9 @@
 
 namespace vigil::server {
 
-// Completes a unary callback call on the thread that ran the handler: the engine never blocks,
-// so there is nothing to hand off.
+// Completes a unary callback call on the thread that ran the handler. The engine only waits for
+// the store (briefly, for a batch write) on these rarer calls; Authorize finishes its calls from
+// the store's writer instead (risk_engine_service.cc).
 inline grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
                                              const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

@@ -1,6 +1,8 @@
 #include "engine/store/rocksdb_store.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -134,6 +136,15 @@ RocksDbStore::~RocksDbStore() {
     stopping_ = true;
   }
   writer_.join();
+  // The writer wrote what it could; whoever still waits is told the store is closing.
+  std::vector<std::pair<uint64_t, DurableCallback>> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    waiters.swap(waiters_);
+  }
+  for (auto& [sequence, done] : waiters) {
+    std::move(done)(absl::UnavailableError("the store is closing; the change may not be durable"));
+  }
   absl::WriterMutexLock lock(&db_mu_);
   if (db_ != nullptr) (void)db_->Close();
 }
@@ -260,6 +271,23 @@ absl::Status RocksDbStore::WaitDurable(uint64_t sequence) {
   return absl::UnavailableError("the store is closing; the change may not be durable");
 }
 
+void RocksDbStore::WhenDurable(uint64_t sequence, DurableCallback done) {
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (durable_ < sequence && failure_.ok() && !stopping_) {
+      waiters_.emplace_back(sequence, std::move(done));
+      return;
+    }
+    if (durable_ < sequence) {
+      status = !failure_.ok()
+                   ? failure_
+                   : absl::UnavailableError("the store is closing; the change may not be durable");
+    }
+  }
+  std::move(done)(status);
+}
+
 RocksDbStore::Stats RocksDbStore::stats() const {
   absl::MutexLock lock(&mu_);
   return stats_;
@@ -330,6 +358,10 @@ void RocksDbStore::WriteLoop() {
     }
     const absl::Status written = Write(batch, /*retrying=*/failed_before);
     failed_before = !written.ok();
+    // Callbacks run outside the lock, after it: they may call back into the store.
+    std::vector<std::pair<uint64_t, DurableCallback>> settled;
+    absl::Status outcome;
+    bool stop = false;
     {
       absl::MutexLock lock(&mu_);
       if (written.ok()) {
@@ -338,13 +370,24 @@ void RocksDbStore::WriteLoop() {
         stats_.changes += batch.size();
         failure_ = absl::OkStatus();
         batch.clear();
-        continue;
+        auto pending = std::partition(waiters_.begin(), waiters_.end(), [this](const auto& w) {
+          mu_.AssertHeld();
+          return w.first > durable_;
+        });
+        std::move(pending, waiters_.end(), std::back_inserter(settled));
+        waiters_.erase(pending, waiters_.end());
+      } else {
+        stats_.failed_writes += 1;
+        failure_ = absl::UnavailableError(absl::StrCat(
+            written.message(), " — changes are refused until the store can write again"));
+        outcome = failure_;
+        settled.swap(waiters_);  // as WaitDurable() does, answer with the failure
+        stop = stopping_;
       }
-      stats_.failed_writes += 1;
-      failure_ = absl::UnavailableError(absl::StrCat(
-          written.message(), " — changes are refused until the store can write again"));
-      if (stopping_) return;
     }
+    for (auto& [sequence, done] : settled) std::move(done)(outcome);
+    if (written.ok()) continue;
+    if (stop) return;
     // Keep the batch and try it again after a pause.
     absl::SleepFor(options_.retry_interval);
   }

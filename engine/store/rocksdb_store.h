@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -81,6 +82,9 @@ class RocksDbStore final : public Journal {
   uint64_t Append(StateChange change) override;
   uint64_t LastSequence() const override;
   absl::Status WaitDurable(uint64_t sequence) override;
+  // Calls `done` from the writer thread once the batch holding `sequence` is written (or at
+  // once if it already is, or if the store cannot write or is closing).
+  void WhenDurable(uint64_t sequence, DurableCallback done) override;
 
   struct Stats {
     uint64_t batches = 0;  // RocksDB writes
@@ -112,6 +116,8 @@ class RocksDbStore final : public Journal {
   uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // WhenDurable() callbacks waiting for their sequence.
+  std::vector<std::pair<uint64_t, DurableCallback>> waiters_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread writer_;
 };

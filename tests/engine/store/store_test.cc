@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "engine/core/clock.h"
 #include "engine/core/engine.h"
 #include "engine/rules/rule_set.h"
@@ -302,6 +303,19 @@ TEST_F(FaultTest, SomeoneElsesDirectoryIsNotTouched) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 }
 
+// Authorize as servers call it: the answer comes back from the store's writer thread.
+absl::StatusOr<AuthorizeResponse> AuthorizeWhenDurable(Engine& engine,
+                                                       const AuthorizeRequest& request) {
+  absl::Notification answered;
+  absl::StatusOr<AuthorizeResponse> answer;
+  engine.Authorize(request, [&](absl::StatusOr<AuthorizeResponse> response) {
+    answer = std::move(response);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return answer;
+}
+
 TEST_F(FaultTest, AFullDiskRefusesChangesKeepsReadsAndRecovers) {
   FullDisk disk;
   absl::StatusOr<std::unique_ptr<RocksDbStore>> store = Open(disk.env());
@@ -326,7 +340,7 @@ TEST_F(FaultTest, AFullDiskRefusesChangesKeepsReadsAndRecovers) {
 
   disk.SetFull(true);
   charge.transaction_id = "while-full";
-  const absl::Status failed = engine.Authorize(charge).status();
+  const absl::Status failed = AuthorizeWhenDurable(engine, charge).status();
   EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(failed.message()), HasSubstr("no space left on device"));
   // Further changes are refused before they are made; reads work.
@@ -346,6 +360,8 @@ TEST_F(FaultTest, AFullDiskRefusesChangesKeepsReadsAndRecovers) {
   }
   ASSERT_TRUE(ready.ok()) << ready;
   charge.transaction_id = "after";
+  EXPECT_TRUE(AuthorizeWhenDurable(engine, charge).ok());
+  charge.transaction_id = "after-2";
   EXPECT_TRUE(engine.Authorize(charge).ok());
   EXPECT_GE((*store)->stats().failed_writes, 1u);
 }
