@@ -456,6 +456,9 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
 
   UserShard& shard = users_.ShardFor(request.user_id);
   absl::ReleasableMutexLock user_lock(&shard.mu);
+  // Among millions of users, this user's entry is rarely in cache: start loading it now, so
+  // that it arrives while the transaction id is claimed.
+  shard.map.prefetch(request.user_id);
 
   // Claim the transaction id before deciding. A record can only be pending for a call holding
   // its user's lock, so a pending record seen here belongs to another user: a conflict.
@@ -486,6 +489,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
   }
 
   UserState& state = StateOf(shard, request.user_id);
+  state.windows.Prefetch();
   MandateMatch match = MandateMatch::kNone;
   const uint64_t merchant_hash = StableHash(request.merchant_id);
   MandateState* mandate = ResolveMandate(state, request, merchant_hash, now_ms, match);

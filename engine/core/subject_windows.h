@@ -77,6 +77,10 @@ class SubjectWindows {
               uint64_t merchant_hash, bool approved);
   // Takes back an approval recorded at `time_ms`.
   void Release(int64_t time_ms, int64_t amount_minor);
+  // Starts loading the recent events into the cache, for a Read() soon after.
+  void Prefetch() const {
+    if (events_ != nullptr) __builtin_prefetch(events_.get());
+  }
 
   // As plain numbers, for the durable store: either the recent events (each as time, amount,
   // merchant hash, approved) or every ring window with its spec.
