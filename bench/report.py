@@ -38,8 +38,9 @@ def micro_medians(report):
             continue
         by_name.setdefault(entry["run_name"], []).append(entry)
     medians = {}
+    to_ns = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
     for name, entries in by_name.items():
-        row = {"ns": statistics.median(e["real_time"] for e in entries)}
+        row = {"ns": statistics.median(e["real_time"] * to_ns[e["time_unit"]] for e in entries)}
         for key, value in entries[0].items():
             if isinstance(value, (int, float)) and key not in (
                     "real_time", "cpu_time", "iterations", "repetitions", "repetition_index",
@@ -175,14 +176,16 @@ def main():
         f"| vigild at {g['half_max_rate']:,}/s | {median_of(open_vigild, 'rate'):,.0f} | "
         f"{results['authorize_p50_ms_at_half_max']:.3f} | {vigild_p99:.3f} | "
         f"{g['authorize_p999_ms_at_half_max']:.3f} |",
-        f"| vigild, gateway traffic (highest rate) | {gateway['rate']:,.0f} | "
+        f"| vigild, gateway traffic at {gateway['offered_rate']:,}/s | {gateway['rate']:,.0f} | "
         f"{gateway['p50_ms']:.3f} | {gateway['p99_ms']:.3f} | {gateway['p999_ms']:.3f} |",
         f"| vigild with the store, `--fsync` (highest rate) | {store['rate']:,.0f} | "
         f"{store['p50_ms']:.3f} | {store['p99_ms']:.3f} | {store['p999_ms']:.3f} |",
         "",
-        "Gateway traffic: decisions " + json.dumps(gateway["decisions"]) + "; attack bursts "
-        + json.dumps(gateway["attack_decisions"]) + f"; {gateway['mandate_ops']} mandate grants "
-        f"and revocations (p99 {gateway['mandate_ops_p99_ms']:.3f} ms).",
+        f"Gateway traffic: {gateway['users']:,} fresh users (10% elderly) at "
+        f"{gateway['offered_rate']:,} calls/s; decisions " + json.dumps(gateway["decisions"])
+        + "; attack bursts (one user charged 200 times) " + json.dumps(gateway["attack_decisions"])
+        + f"; {gateway['mandate_ops']} mandate grants and revocations (p99 "
+        f"{gateway['mandate_ops_p99_ms']:.3f} ms).",
         "",
         "| in process | median ns | notes |",
         "|---|---|---|",

@@ -53,6 +53,7 @@ ABSL_FLAG(int, channels, 4, "gRPC channels (connections) to spread calls over");
 ABSL_FLAG(double, duration_s, 10, "measured seconds");
 ABSL_FLAG(double, warmup_s, 2, "seconds of load before measuring");
 ABSL_FLAG(int, users, 10000, "distinct users");
+ABSL_FLAG(std::string, user_prefix, "bench-user-", "user ids are this and a number");
 ABSL_FLAG(double, zipf, 1.1, "Zipf exponent of user popularity (0 = uniform)");
 ABSL_FLAG(double, elderly_share, 0.1, "share of users whose profile makes them elderly");
 ABSL_FLAG(double, mandate_ops_share, 0.0,
@@ -86,7 +87,7 @@ class Zipf {
   std::vector<double> cdf_;
 };
 
-std::string UserId(int i) { return absl::StrCat("bench-user-", i); }
+std::string UserId(int i) { return absl::StrCat(absl::GetFlag(FLAGS_user_prefix), i); }
 
 // Whether user `i` is one of the elderly share: spread evenly over popularity ranks, so the
 // share holds among the popular users as among the rest.
@@ -279,7 +280,7 @@ class Load {
         grpc::Status status = profiles->PutUserProfile(&profile_context, profile, &stored);
         if (status.ok()) {
           v1::GrantMandateRequest grant;
-          grant.set_request_id(absl::StrCat("bench-grant-", i));
+          grant.set_request_id(absl::StrCat("grant-", UserId(i)));
           grant.set_user_id(UserId(i));
           grant.set_merchant_id("*");
           grant.mutable_consent()->set_explicit_opt_in(true);

@@ -18,8 +18,8 @@ tools/build.sh build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 bin=build-release/bin
 
 quick=${VIGIL_BENCH_QUICK:-0}
-if [ "$quick" = 1 ]; then reps=1 duration=3 warmup=1 users=2000 micro_reps=1
-else reps=3 duration=10 warmup=2 users=20000 micro_reps=5; fi
+if [ "$quick" = 1 ]; then reps=1 duration=3 warmup=1 users=2000 gateway_users=5000 micro_reps=1
+else reps=3 duration=10 warmup=2 users=20000 gateway_users=100000 micro_reps=5; fi
 
 out=$(mktemp -d)
 pids=()
@@ -92,8 +92,10 @@ for rep in $(seq "$reps"); do
   bench "open-baseline-$rep" "${baseline[@]}" --mode open --rate "$half"
   bench "open-vigild-$rep" "${vigild[@]}" --setup=false --mode open --rate "$half"
 done
-echo "== gRPC: a gateway's traffic on vigild (10% elderly, 1% mandate grants and revocations, attacks) =="
-bench "gateway-vigild" "${vigild[@]}" --setup=false --elderly-share 0.1 \
+echo "== gRPC: a gateway's traffic on vigild at $half calls/s: fresh users, 10% elderly, =="
+echo "   1% mandate grants and revocations, an attack burst every 20,000 charges"
+bench "gateway-vigild" --target "127.0.0.1:$vigild_port" --users "$gateway_users" \
+  --user-prefix gateway-user- --zipf 0.9 --mode open --rate "$half" --elderly-share 0.1 \
   --mandate-ops-share 0.01 --attack-every 20000 --attack-charges 200 --seed 2
 
 echo "== gRPC: vigild with the embedded store (--fsync), closed loop =="
