@@ -14,8 +14,10 @@
 // contend and there is no global lock. For one user, deciding and reserving happen under one
 // lock: concurrent charges can never together exceed a limit.
 //
-// Cost: Authorize for a known user allocates only for its idempotency record and, when rules
-// fire, their reasons; it is O(rules + window buckets).
+// Cost: Authorize for a known user allocates one block for its idempotency record and, when
+// rules fire, the reasons of its answer; it is O(rules + recent events, or window buckets for a
+// busy subject). About 1.6 µs median across 1M users, 450 bytes of state per user
+// (bench/RESULTS.md).
 
 #include <array>
 #include <atomic>
