@@ -4,7 +4,7 @@
 #   bench/RESULTS.md    the section between the "tools/bench.sh" markers, for people
 #
 #   tools/bench.sh              the full suite (about 5 minutes on 2 cores)
-#   VIGIL_BENCH_QUICK=1 tools/bench.sh   one short repetition of everything (about 2 minutes)
+#   VIGIL_BENCH_QUICK=1 tools/bench.sh   one short repetition of everything (about a minute)
 #
 # Over gRPC it starts vigil-baseline (answers Authorize at once) and vigild (memory only, then
 # with the embedded store and fsync), loads them with vigil-bench, and stops them. Closed-loop
