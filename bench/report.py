@@ -2,7 +2,7 @@
 """Turns the raw output of tools/bench.sh into bench/results.json and the generated section of
 bench/RESULTS.md.
 
-    bench/report.py OUT_DIR REPS USERS QUICK
+    bench/report.py OUT_DIR REPS OPEN_REPS USERS QUICK
 
 OUT_DIR holds one vigil-bench JSON file per run and the Google Benchmark JSON files, as
 tools/bench.sh names them. Figures are medians over the repetitions.
@@ -71,10 +71,11 @@ def machine():
 
 
 def main():
-    out, reps, users, quick = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-    runs = lambda kind: [load(out, f"{kind}-{r}.json") for r in range(1, reps + 1)]
-    closed_base, closed_vigild = runs("closed-baseline"), runs("closed-vigild")
-    open_base, open_vigild = runs("open-baseline"), runs("open-vigild")
+    out, reps, open_reps, users = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    quick = sys.argv[5] == "1"
+    runs = lambda kind, n: [load(out, f"{kind}-{r}.json") for r in range(1, n + 1)]
+    closed_base, closed_vigild = runs("closed-baseline", reps), runs("closed-vigild", reps)
+    open_base, open_vigild = runs("open-baseline", open_reps), runs("open-vigild", open_reps)
     gateway = load(out, "gateway-vigild.json")
     store = load(out, "closed-vigild-store.json")
     engine = micro_medians(load(out, "engine.json"))
@@ -99,7 +100,8 @@ def main():
         "state_bytes_per_user": round(one_m["state_bytes_per_user"], 1),
         "rules_vs_handwritten_ratio": round(rules_ns / hand_ns, 2),
         "machine": machine(),
-        "suite": {"repetitions": reps, "users": users, "quick": quick},
+        "suite": {"repetitions": reps, "fixed_rate_repetitions": open_reps, "users": users,
+                  "quick": quick},
         "grpc": {
             "baseline_max_rate": base_max,
             "authorize_max_rate": vigild_max,
@@ -150,8 +152,9 @@ def main():
         "",
         f"Machine: {m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux "
         f"{m['kernel']}, {m['compiler']}, Release build. Client and servers share the cores. "
-        f"gRPC figures are medians of {reps} alternating runs of {users:,} users (Zipf 0.9), "
-        "64 calls in flight for the highest rate; raw figures in `bench/results.json`.",
+        f"gRPC figures are medians of alternating runs ({reps} at the highest rate, {open_reps} at "
+        f"the fixed rate) of {users:,} users (Zipf 0.9), 64 calls in flight for the highest "
+        "rate; raw figures in `bench/results.json`.",
         "",
         "```sh",
         "tools/bench.sh" if not quick else "VIGIL_BENCH_QUICK=1 tools/bench.sh",
