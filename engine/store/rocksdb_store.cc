@@ -44,6 +44,10 @@ absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   return absl::InternalError(message);
 }
 
+absl::Status Closing() {
+  return absl::UnavailableError("the store is closing; the change may not be durable");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const StoreOptions& options) {
@@ -143,7 +147,7 @@ RocksDbStore::~RocksDbStore() {
     waiters.swap(waiters_);
   }
   for (auto& [sequence, done] : waiters) {
-    std::move(done)(absl::UnavailableError("the store is closing; the change may not be durable"));
+    std::move(done)(Closing());
   }
   absl::WriterMutexLock lock(&db_mu_);
   if (db_ != nullptr) (void)db_->Close();
@@ -260,32 +264,32 @@ uint64_t RocksDbStore::LastSequence() const {
   return appended_;
 }
 
-absl::Status RocksDbStore::WaitDurable(uint64_t sequence) {
-  absl::MutexLock lock(&mu_);
-  auto settled = [this, sequence]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return durable_ >= sequence || !failure_.ok() || stopping_;
-  };
-  mu_.Await(absl::Condition(&settled));
+std::optional<absl::Status> RocksDbStore::Settled(uint64_t sequence) const {
   if (durable_ >= sequence) return absl::OkStatus();
   if (!failure_.ok()) return failure_;
-  return absl::UnavailableError("the store is closing; the change may not be durable");
+  if (stopping_) return Closing();
+  return std::nullopt;
+}
+
+absl::Status RocksDbStore::WaitDurable(uint64_t sequence) {
+  absl::MutexLock lock(&mu_);
+  auto settled = [this, sequence]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return Settled(sequence).has_value(); };
+  mu_.Await(absl::Condition(&settled));
+  return *Settled(sequence);
 }
 
 void RocksDbStore::WhenDurable(uint64_t sequence, DurableCallback done) {
-  absl::Status status;
+  std::optional<absl::Status> settled;
   {
     absl::MutexLock lock(&mu_);
-    if (durable_ < sequence && failure_.ok() && !stopping_) {
+    settled = Settled(sequence);
+    if (!settled.has_value()) {
       waiters_.emplace_back(sequence, std::move(done));
       return;
     }
-    if (durable_ < sequence) {
-      status = !failure_.ok()
-                   ? failure_
-                   : absl::UnavailableError("the store is closing; the change may not be durable");
-    }
   }
-  std::move(done)(status);
+  std::move(done)(*std::move(settled));
 }
 
 RocksDbStore::Stats RocksDbStore::stats() const {

@@ -24,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -96,6 +97,9 @@ class RocksDbStore final : public Journal {
  private:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, const StoreOptions& options, uint64_t boot);
 
+  // What waiting for `sequence` ends with: OK once written, the failure while the store cannot
+  // write, UNAVAILABLE while it closes; none while the wait goes on.
+  std::optional<absl::Status> Settled(uint64_t sequence) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteLoop();
   // Writes `batch` (changes seq first..last); OK or the reason it failed.
   // `retrying`: the previous write failed too.
