@@ -99,10 +99,14 @@ enum class Kind { kCharge, kAttackCharge, kGrant, kRevoke };
 struct Latencies {
   std::vector<double> us;
 
-  double At(double q) {
-    if (us.empty()) return 0;
+  // Sorts once; then At() reads quantiles.
+  Latencies& Sorted() {
     std::sort(us.begin(), us.end());
-    return us[static_cast<size_t>(q * (us.size() - 1))] / 1000;
+    return *this;
+  }
+  // The q-quantile in ms. REQUIRES: Sorted() since the last change.
+  double At(double q) const {
+    return us.empty() ? 0 : us[static_cast<size_t>(q * (us.size() - 1))] / 1000;
   }
 };
 
@@ -161,7 +165,7 @@ class Recorder {
     absl::MutexLock lock(&mu_);
     Latencies window;
     window.us.swap(window_);
-    return {window.At(0.99), window.us.size()};
+    return {window.Sorted().At(0.99), window.us.size()};
   }
   int64_t Errors() {
     absl::MutexLock lock(&mu_);
@@ -183,6 +187,8 @@ class Recorder {
     absl::MutexLock lock(&mu_);
     Summary summary;
     summary.calls = authorize_.us.size();
+    authorize_.Sorted();
+    mandate_ops_.Sorted();
     summary.p50_ms = authorize_.At(0.5);
     summary.p90_ms = authorize_.At(0.9);
     summary.p99_ms = authorize_.At(0.99);
