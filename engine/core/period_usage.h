@@ -45,15 +45,15 @@ class PeriodUsage {
   };
   Saved Save() const { return Saved{period_, amount_minor_, count_}; }
   void Restore(const Saved& saved) {
-    period_ = static_cast<int32_t>(std::clamp<int64_t>(saved.period, kNone, kMaxPeriod));
+    period_ = static_cast<int32_t>(std::clamp<int64_t>(saved.period, kNone, kMax32));
     amount_minor_ = saved.amount_minor;
-    count_ = static_cast<int32_t>(std::clamp<int64_t>(saved.count, 0, kMaxPeriod));
+    count_ = static_cast<int32_t>(std::clamp<int64_t>(saved.count, 0, kMax32));
   }
 
  private:
   // Day and month numbers since the epoch fit in 32 bits, as do counts within one of them.
-  static constexpr int32_t kNone = std::numeric_limits<int32_t>::min();
-  static constexpr int32_t kMaxPeriod = std::numeric_limits<int32_t>::max();
+  static constexpr int32_t kNone = std::numeric_limits<int32_t>::min();  // no period yet
+  static constexpr int32_t kMax32 = std::numeric_limits<int32_t>::max();
 
   int32_t period_ = kNone;
   int32_t count_ = 0;
