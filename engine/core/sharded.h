@@ -33,7 +33,11 @@ class Sharded {
   };
 
   Shard& ShardFor(absl::string_view key) {
-    return shards_[absl::Hash<absl::string_view>{}(key) % kShards];
+    // The shard comes from the hash's high bits. The table inside a shard hashes the key the
+    // same way and keeps the low 7 bits as each slot's tag: were the shard chosen by the low
+    // bits, every key in a shard would share most of its tag, and each lookup would compare
+    // (and fetch from memory) the keys of the whole probed group instead of about one.
+    return shards_[(absl::Hash<absl::string_view>{}(key) >> 32) % kShards];
   }
 
   // For walks over everything (tests, statistics); each shard must still be locked.
