@@ -20,12 +20,13 @@ bin=build-release/bin
 quick=${VIGIL_BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
   reps=1 duration=3 warmup=1 users=2000 gateway_users=5000 micro_reps=1 one_m_reps=1
-  open_reps=1 open_duration=3
+  open_reps=1 open_duration=3 open_warmup=1
 else
   reps=3 duration=10 warmup=2 users=20000 gateway_users=100000 micro_reps=5 one_m_reps=3
-  # The fixed-rate p99 is mostly the machine's stalls, which come and go: more, shorter runs,
-  # alternating, let both servers meet the same weather.
-  open_reps=5 open_duration=6
+  # The fixed-rate p99 is mostly the machine's stalls, which come and go over seconds: many short
+  # runs, alternating, let both servers meet the same weather, and the median of ten is steadier
+  # than that of five.
+  open_reps=10 open_duration=4 open_warmup=1
 fi
 
 out=$(mktemp -d)
@@ -111,9 +112,10 @@ start vigild "$vigild_port" "$bin/vigild" --listen "127.0.0.1:$vigild_port" --ru
   --rules-poll-ms 0
 setup_users
 for rep in $(seq "$open_reps"); do
-  duration=$open_duration bench "open-baseline-$rep" "${baseline[@]}" --mode open --rate "$half"
-  duration=$open_duration bench "open-vigild-$rep" "${vigild[@]}" --setup=false --mode open \
-    --rate "$half"
+  duration=$open_duration warmup=$open_warmup bench "open-baseline-$rep" "${baseline[@]}" \
+    --mode open --rate "$half"
+  duration=$open_duration warmup=$open_warmup bench "open-vigild-$rep" "${vigild[@]}" \
+    --setup=false --mode open --rate "$half"
 done
 echo "== gRPC: a gateway's traffic on vigild at $half calls/s: fresh users, 10% elderly, =="
 echo "   1% mandate grants and revocations, an attack burst every 20,000 charges"
