@@ -115,14 +115,19 @@ std::optional<absl::CivilDay> Engine::UserState::birth_date() const {
   return absl::CivilDay(1970, 1, 1) + birth_day;
 }
 
-UserProfile Engine::UserState::Profile(absl::string_view user_id) const {
+UserProfile Engine::UserState::ProfileNumbers() const {
   UserProfile profile;
-  profile.user_id = std::string(user_id);
-  if (birth_day != kNoBirthDay) profile.birth_date = absl::FormatCivilTime(*birth_date());
   profile.risk_assessment_completed = risk_assessment_completed;
   profile.per_txn_limit_minor = per_txn_limit_minor;
   profile.daily_limit_minor = daily_limit_minor;
   profile.notify_every_transaction = notify_every_transaction;
+  return profile;
+}
+
+UserProfile Engine::UserState::Profile(absl::string_view user_id) const {
+  UserProfile profile = ProfileNumbers();
+  profile.user_id = std::string(user_id);
+  if (birth_day != kNoBirthDay) profile.birth_date = absl::FormatCivilTime(*birth_date());
   return profile;
 }
 
@@ -532,12 +537,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
   facts.now_ms = now_ms;
   // The rules read the profile's numbers and flags; its strings stay empty here.
   UserProfile profile;
-  if (state.has_profile) {
-    profile.risk_assessment_completed = state.risk_assessment_completed;
-    profile.per_txn_limit_minor = state.per_txn_limit_minor;
-    profile.daily_limit_minor = state.daily_limit_minor;
-    profile.notify_every_transaction = state.notify_every_transaction;
-  }
+  if (state.has_profile) profile = state.ProfileNumbers();
   facts.profile = state.has_profile ? &profile : nullptr;
   facts.age = AgeAt(state.birth_date(), *policy, now_ms);
   facts.segment = policy->Segment(facts.age);

@@ -183,6 +183,9 @@ class Engine {
     std::optional<absl::CivilDay> birth_date() const;
     // REQUIRES: has_profile.
     UserProfile Profile(absl::string_view user_id) const;
+    // The profile's numbers and flags, its strings left empty: what the rules read, without
+    // building strings on the hot path. REQUIRES: has_profile.
+    UserProfile ProfileNumbers() const;
     void SetProfile(const UserProfile& profile, std::optional<absl::CivilDay> birth_date);
   };
 
