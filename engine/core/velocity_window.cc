@@ -19,7 +19,12 @@ int64_t VelocityWindow::BucketIndex(int64_t time_ms) const {
 void VelocityWindow::AdvanceTo(int64_t index) {
   if (index <= newest_) return;
   const int64_t steps = std::min(index - newest_, buckets());
-  for (int64_t i = 1; i <= steps; ++i) Slot(newest_ + i) = Bucket{};
+  const size_t size = ring_.size();
+  size_t slot = static_cast<size_t>(newest_ % buckets());
+  for (int64_t n = steps; n > 0; --n) {
+    if (++slot == size) slot = 0;
+    ring_[slot] = Bucket{};
+  }
   newest_ = index;
 }
 
@@ -48,10 +53,16 @@ WindowReading VelocityWindow::Read(int64_t now_ms) const {
   const int64_t first = std::max({now_index - span_buckets_, newest_ - buckets() + 1, int64_t{0}});
   const int64_t last = std::min(now_index, newest_);
   WindowReading reading;
-  for (int64_t i = first; i <= last; ++i) {
-    const Bucket& bucket = Slot(i);
+  if (first > last) return reading;
+  // One division for the first slot, then walk the ring: a read is on every decision's path,
+  // and a division per bucket cost more than the sums.
+  const size_t size = ring_.size();
+  size_t slot = static_cast<size_t>(first % buckets());
+  for (int64_t n = last - first + 1; n > 0; --n) {
+    const Bucket& bucket = ring_[slot];
     reading.count += bucket.count;
     reading.sum_minor += bucket.sum_minor;
+    if (++slot == size) slot = 0;
   }
   return reading;
 }
