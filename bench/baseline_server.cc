@@ -14,6 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/server/arena_messages.h"
 #include "engine/server/dashed_flags.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -25,6 +26,10 @@ namespace {
 
 class ImmediateRiskEngine final : public vigil::v1::RiskEngine::CallbackService {
  public:
+  // Messages on a per-call arena, as vigild's Authorize has them: the transport's share of the
+  // work (parsing, serialising, freeing) must be the same on both sides.
+  ImmediateRiskEngine() { SetMessageAllocatorFor_Authorize(&messages_); }
+
   grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
                                       const vigil::v1::AuthorizeRequest* request,
                                       vigil::v1::AuthorizeResponse* response) override {
@@ -36,6 +41,9 @@ class ImmediateRiskEngine final : public vigil::v1::RiskEngine::CallbackService 
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+
+ private:
+  vigil::server::ArenaMessages<vigil::v1::AuthorizeRequest, vigil::v1::AuthorizeResponse> messages_;
 };
 
 }  // namespace

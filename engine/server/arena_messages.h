@@ -1,0 +1,53 @@
+#pragma once
+
+// ArenaMessages gives each call of a unary callback method its request and response on one
+// protobuf Arena, whose first block is part of the per-call holder. Parsing the request and
+// filling the answer then take memory by bumping a pointer instead of a heap allocation for
+// every string field (a declined Authorize answers with a dozen strings), and the whole lot is
+// freed at once when gRPC is done with the call.
+//
+//   ArenaMessages<v1::AuthorizeRequest, v1::AuthorizeResponse> messages;
+//   service.SetMessageAllocatorFor_Authorize(&messages);  // before the server starts
+//
+// Thread-safe (each call gets its own holder). Must outlive the server that uses it.
+
+#include <cstddef>
+
+#include "google/protobuf/arena.h"
+#include "grpcpp/support/message_allocator.h"
+
+namespace vigil::server {
+
+template <typename Request, typename Response>
+class ArenaMessages final : public grpc::MessageAllocator<Request, Response> {
+ public:
+  // Room for a typical request and answer together; a larger pair grows the arena.
+  static constexpr size_t kFirstBlockBytes = 2048;
+
+  grpc::MessageHolder<Request, Response>* AllocateMessages() override { return new Holder(); }
+
+ private:
+  class Holder final : public grpc::MessageHolder<Request, Response> {
+   public:
+    Holder() : arena_(Options(first_block_)) {
+      this->set_request(google::protobuf::Arena::CreateMessage<Request>(&arena_));
+      this->set_response(google::protobuf::Arena::CreateMessage<Response>(&arena_));
+    }
+
+    void Release() override { delete this; }
+
+   private:
+    static google::protobuf::ArenaOptions Options(char* first_block) {
+      google::protobuf::ArenaOptions options;
+      options.initial_block = first_block;
+      options.initial_block_size = kFirstBlockBytes;
+      return options;
+    }
+
+    // Declared before the arena, which uses it from construction to destruction.
+    alignas(std::max_align_t) char first_block_[kFirstBlockBytes];
+    google::protobuf::Arena arena_;
+  };
+};
+
+}  // namespace vigil::server
