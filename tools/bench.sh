@@ -104,7 +104,8 @@ rates = [json.load(open(f"{out}/closed-vigild-{r}.json"))["rate"] for r in range
 print(int(statistics.median(rates) / 2))
 PY
 )
-echo "== gRPC: fixed rate of $half calls/s (half of vigild's highest), open loop, alternating =="
+echo "== gRPC: fixed rate of $half calls/s (half of vigild's highest), open loop, alternating"
+echo "   baseline, vigild, baseline again =="
 # A fresh vigild, so that this phase does not carry the millions of idempotency records the
 # closed loop left (a table that size is the benchmark's doing, not a gateway's).
 stop "$vigild_pid"
@@ -116,6 +117,10 @@ for rep in $(seq "$open_reps"); do
     --mode open --rate "$half"
   duration=$open_duration warmup=$open_warmup bench "open-vigild-$rep" "${vigild[@]}" \
     --setup=false --mode open --rate "$half"
+  # The baseline once more: how far its p99 strays from itself shows how much of the ratio
+  # above is the machine's weather rather than Vigil.
+  duration=$open_duration warmup=$open_warmup bench "open-baseline-again-$rep" \
+    "${baseline[@]}" --mode open --rate "$half"
 done
 echo "== gRPC: a gateway's traffic on vigild at $half calls/s: fresh users, 10% elderly, =="
 echo "   1% mandate grants and revocations, an attack burst every 20,000 charges"
