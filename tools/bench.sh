@@ -3,7 +3,7 @@
 #   bench/results.json  every figure, raw (the keys tools and CI read are at the top level)
 #   bench/RESULTS.md    the section between the "tools/bench.sh" markers, for people
 #
-#   tools/bench.sh              the full suite (about 5 minutes on 2 cores)
+#   tools/bench.sh              the full suite (about 6 minutes on 2 cores)
 #   VIGIL_BENCH_QUICK=1 tools/bench.sh   one short repetition of everything (about a minute)
 #
 # Over gRPC it starts vigil-baseline (answers Authorize at once) and vigild (memory only, then
