@@ -79,7 +79,8 @@ std::vector<int64_t> VelocityWindow::Save() const {
 }
 
 bool VelocityWindow::Restore(absl::Span<const int64_t> saved) {
-  if (saved.size() != 1 + 2 * ring_.size()) return false;
+  // Bucket indices count from the epoch and are never negative; a slot is found from one.
+  if (saved.size() != 1 + 2 * ring_.size() || saved[0] < 0) return false;
   newest_ = saved[0];
   for (size_t i = 0; i < ring_.size(); ++i) {
     ring_[i] = Bucket{saved[1 + 2 * i], saved[2 + 2 * i]};

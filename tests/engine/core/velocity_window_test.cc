@@ -1,5 +1,7 @@
 #include "engine/core/velocity_window.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace vigil {
@@ -67,6 +69,28 @@ TEST(VelocityWindowTest, ReadingBeforeNewestEventIgnoresTheFuture) {
   window.Add(kT0, 1);
   window.Add(kT0 + 30 * kMinute, 2);
   EXPECT_EQ(window.Read(kT0 + kMinute).count, 1);
+}
+
+TEST(VelocityWindowTest, SaveAndRestoreKeepTheCountsAcrossTheRingsWrap) {
+  VelocityWindow window(WindowShape{kHour, 12});
+  for (int i = 0; i < 30; ++i) window.Add(kT0 + i * 10 * kMinute, 100);  // wraps the ring twice
+  VelocityWindow restored(WindowShape{kHour, 12});
+  ASSERT_TRUE(restored.Restore(window.Save()));
+  const int64_t now = kT0 + 29 * 10 * kMinute;
+  EXPECT_EQ(restored.Read(now).count, window.Read(now).count);
+  EXPECT_EQ(restored.Read(now).sum_minor, window.Read(now).sum_minor);
+  restored.Add(now + 5 * kMinute, 1);
+  window.Add(now + 5 * kMinute, 1);
+  EXPECT_EQ(restored.Read(now + 5 * kMinute).count, window.Read(now + 5 * kMinute).count);
+}
+
+TEST(VelocityWindowTest, RestoreRefusesANegativeNewestBucket) {
+  VelocityWindow window(WindowShape{kHour, 12});
+  window.Add(kT0, 1);
+  std::vector<int64_t> saved = window.Save();
+  saved[0] = -5;  // a damaged record: the ring's slots are found from this index
+  VelocityWindow restored(WindowShape{kHour, 12});
+  EXPECT_FALSE(restored.Restore(saved));
 }
 
 }  // namespace
