@@ -170,9 +170,14 @@ bool Compare(BinaryOp op, const Value& a, const Value& b, Type type) {
   }
 }
 
-// An operand: leaves (constants, fields, windows) are read here, saving the calls through
-// Evaluate and Compute that make up most of an interpreter's cost; half of a plan's nodes are
-// leaves, and they are never cached.
+Value WindowValue(const PlanNode& node, const EvalContext& context) {
+  const WindowReading& reading = context.facts->windows[node.window];
+  return Int(node.window_sum ? reading.sum_minor : reading.count);
+}
+
+// An operand: leaves (constants, fields, windows) are read here as Compute reads them, saving
+// the calls through Evaluate and Compute that make up most of an interpreter's cost; half of a
+// plan's nodes are leaves, and they are never cached.
 inline Value Operand(const Plan& plan, int32_t index, EvalContext& context) {
   const PlanNode& node = plan.nodes[index];
   switch (node.op) {
@@ -180,10 +185,8 @@ inline Value Operand(const Plan& plan, int32_t index, EvalContext& context) {
       return Value{node.value, node.text};
     case Op::kField:
       return ReadField(node.field, context);
-    case Op::kWindow: {
-      const WindowReading& reading = context.facts->windows[node.window];
-      return Int(node.window_sum ? reading.sum_minor : reading.count);
-    }
+    case Op::kWindow:
+      return WindowValue(node, context);
     default:
       return Evaluate(plan, index, context);
   }
@@ -196,10 +199,8 @@ Value Compute(const Plan& plan, const PlanNode& node, EvalContext& context) {
       return Value{node.value, node.text};
     case Op::kField:
       return ReadField(node.field, context);
-    case Op::kWindow: {
-      const WindowReading& reading = context.facts->windows[node.window];
-      return Int(node.window_sum ? reading.sum_minor : reading.count);
-    }
+    case Op::kWindow:
+      return WindowValue(node, context);
     case Op::kAttribute:
       for (const auto& [key, value] : context.facts->request->attributes) {
         if (key == node.text) return Value{0, value};
