@@ -41,6 +41,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/server/arena_messages.h"
 #include "engine/server/dashed_flags.h"
 #include "google/protobuf/arena.h"
 #include "grpcpp/create_channel.h"
@@ -391,20 +392,13 @@ class Load {
   struct Call {
     static constexpr size_t kFirstBlockBytes = 2048;
     alignas(std::max_align_t) char first_block[kFirstBlockBytes];
-    google::protobuf::Arena arena{ArenaOn(first_block, kFirstBlockBytes)};
+    google::protobuf::Arena arena{vigil::server::FirstBlock(first_block, kFirstBlockBytes)};
     Request& request = *google::protobuf::Arena::CreateMessage<Request>(&arena);
     Response& response = *google::protobuf::Arena::CreateMessage<Response>(&arena);
     grpc::ClientContext context;
 
     Call() { context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5)); }
   };
-
-  static google::protobuf::ArenaOptions ArenaOn(char* block, size_t size) {
-    google::protobuf::ArenaOptions options;
-    options.initial_block = block;
-    options.initial_block_size = size;
-    return options;
-  }
 
   void Charge(size_t stub, uint64_t n, const Traffic::Op& op, Finish finish) {
     auto* call = new Call<v1::AuthorizeRequest, v1::AuthorizeResponse>;

@@ -18,6 +18,15 @@
 
 namespace vigil::server {
 
+// Arena options whose first block is `block` (`size` bytes, owned by the caller and alive for
+// as long as the arena).
+inline google::protobuf::ArenaOptions FirstBlock(char* block, size_t size) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = size;
+  return options;
+}
+
 template <typename Request, typename Response>
 class ArenaMessages final : public grpc::MessageAllocator<Request, Response> {
  public:
@@ -29,7 +38,7 @@ class ArenaMessages final : public grpc::MessageAllocator<Request, Response> {
  private:
   class Holder final : public grpc::MessageHolder<Request, Response> {
    public:
-    Holder() : arena_(Options(first_block_)) {
+    Holder() : arena_(FirstBlock(first_block_, kFirstBlockBytes)) {
       this->set_request(google::protobuf::Arena::CreateMessage<Request>(&arena_));
       this->set_response(google::protobuf::Arena::CreateMessage<Response>(&arena_));
     }
@@ -37,13 +46,6 @@ class ArenaMessages final : public grpc::MessageAllocator<Request, Response> {
     void Release() override { delete this; }
 
    private:
-    static google::protobuf::ArenaOptions Options(char* first_block) {
-      google::protobuf::ArenaOptions options;
-      options.initial_block = first_block;
-      options.initial_block_size = kFirstBlockBytes;
-      return options;
-    }
-
     // Declared before the arena, which uses it from construction to destruction.
     alignas(std::max_align_t) char first_block_[kFirstBlockBytes];
     google::protobuf::Arena arena_;
