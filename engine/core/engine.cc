@@ -308,10 +308,19 @@ absl::Status Engine::Restore(const RestoredState& state) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<size_t> Engine::ExpireTransactions(int64_t before_ms) {
+absl::StatusOr<size_t> Engine::ExpireTransactions(int64_t before_ms, size_t part, size_t parts) {
+  if (part >= parts) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expiry part ", part, " is not below the number of parts, ", parts));
+  }
   VIGIL_RETURN_IF_ERROR(Writable());
+  auto& shards = transactions_.shards();
+  // Parts as even as the shards allow; every shard is in exactly one part.
+  const size_t first = shards.size() * part / parts;
+  const size_t last = shards.size() * (part + 1) / parts;
   StateChange change;
-  for (auto& shard : transactions_.shards()) {
+  for (size_t i = first; i < last; ++i) {
+    auto& shard = shards[i];
     absl::MutexLock lock(&shard.mu);
     for (auto it = shard.map.begin(); it != shard.map.end();) {
       if (!it->second.pending && it->second.time_ms < before_ms) {

@@ -92,15 +92,21 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
 }
 
 void VigilServer::Sweep(const ServerOptions& options) {
-  while (!stopping_.WaitForNotificationWithTimeout(options.sweep_interval)) {
+  // One pass over the idempotency records each interval, spread over the interval in
+  // kSweepSteps steps of a part each: a pass in one go would keep a core for tens of
+  // milliseconds per million records, and the calls queued behind it would wait that long.
+  constexpr size_t kSweepSteps = 1024;
+  size_t step = 0;
+  while (!stopping_.WaitForNotificationWithTimeout(options.sweep_interval / kSweepSteps)) {
     const int64_t now_ms = clock_->NowMs();
     const absl::StatusOr<size_t> expired = engine_->ExpireTransactions(
-        now_ms - absl::ToInt64Milliseconds(options.idempotency_retention));
+        now_ms - absl::ToInt64Milliseconds(options.idempotency_retention), step, kSweepSteps);
     if (!expired.ok()) {
       std::fprintf(stderr, "vigild: cannot expire idempotency records: %s\n",
                    expired.status().ToString().c_str());
     }
-    if (store_ != nullptr) {
+    step = (step + 1) % kSweepSteps;
+    if (step == 0 && store_ != nullptr) {
       const absl::Status trimmed = store_->DeleteDecisionsBefore(
           now_ms - absl::ToInt64Milliseconds(options.decision_log_retention));
       if (!trimmed.ok()) {

@@ -41,7 +41,8 @@ struct ServerOptions {
   // How long a transaction_id is remembered (idempotency), and the decision log kept.
   absl::Duration idempotency_retention = absl::Hours(24 * 7);
   absl::Duration decision_log_retention = absl::Hours(24 * 90);
-  // How often expired records are removed.
+  // How often expired records are removed: one pass over them per interval, spread evenly over
+  // the interval in small steps.
   absl::Duration sweep_interval = absl::Minutes(1);
   // The environment the store does its I/O through (tests inject faults); nullptr: the real one.
   rocksdb::Env* store_env = nullptr;

@@ -244,6 +244,33 @@ TEST(InternedTest, EqualValuesShareOneCopyAndDifferentOnesDoNot) {
   EXPECT_NE(InternString("rs-1"), InternString("rs-2"));
 }
 
+TEST_F(EngineTest, ExpiryInPartsForgetsEveryOldRecordOnceAndKeepsNewOnes) {
+  constexpr size_t kOld = 200;
+  for (size_t i = 0; i < kOld; ++i) {
+    ASSERT_TRUE(engine_.Authorize(Charge(absl::StrCat("old-", i), 1)).ok());
+  }
+  clock_.AdvanceMs(kHour);
+  ASSERT_TRUE(engine_.Authorize(Charge("new", 1)).ok());
+
+  constexpr size_t kParts = 4;
+  size_t expired = 0;
+  for (size_t part = 0; part < kParts; ++part) {
+    absl::StatusOr<size_t> in_part = engine_.ExpireTransactions(clock_.NowMs(), part, kParts);
+    ASSERT_TRUE(in_part.ok()) << in_part.status();
+    // Each part holds about a quarter of the records: none walks them all, or none.
+    EXPECT_GT(*in_part, 0u) << "part " << part;
+    EXPECT_LT(*in_part, kOld / 2) << "part " << part;
+    expired += *in_part;
+  }
+  EXPECT_EQ(expired, kOld);
+  EXPECT_EQ(*engine_.ExpireTransactions(clock_.NowMs()), 0u) << "nothing old is left";
+  EXPECT_EQ(engine_.ReportOutcome("old-0", Outcome::kCompleted).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(engine_.ReportOutcome("new", Outcome::kCompleted).ok());
+  EXPECT_EQ(engine_.ExpireTransactions(clock_.NowMs(), kParts, kParts).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(EngineTest, ATransactionIdRacedByTwoUsersIsDecidedOnce) {
   constexpr int kThreads = 8;
   std::atomic<int> decided{0};

@@ -57,15 +57,18 @@ std::vector<std::string> Codes(const v1::AuthorizeResponse& response) {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void SetUp() override { Start(/*trust_client_time=*/false); }
+  void SetUp() override { Start(Options()); }
 
-  void Start(bool trust_client_time) {
-    server_.reset();
+  ServerOptions Options() {
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.rules_dir = VIGIL_RULES_DIR;
-    options.trust_client_time = trust_client_time;
     options.clock = &clock_;
+    return options;
+  }
+
+  void Start(const ServerOptions& options) {
+    server_.reset();
     absl::StatusOr<std::unique_ptr<VigilServer>> server = VigilServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -177,7 +180,9 @@ class ServerTest : public ::testing::Test {
 // --- the stolen account ----------------------------------------------------------------------
 
 TEST_F(ServerTest, StolenAccountIsStoppedByVelocityNotByTheDailyCap) {
-  Start(/*trust_client_time=*/true);
+  ServerOptions options = Options();
+  options.trust_client_time = true;
+  Start(options);
   Grant("victim", "shop");
   constexpr int kCharges = 162;
   constexpr int64_t kSpacing = 3 * kHour / kCharges;
@@ -602,6 +607,34 @@ TEST_F(ServerTest, OutcomeForUnknownTransactionIsNotFound) {
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Report("o-t", static_cast<v1::Outcome>(42)).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ServerTest, TheSweeperForgetsTransactionIdsOlderThanTheRetention) {
+  ServerOptions options = Options();
+  options.idempotency_retention = absl::Hours(1);
+  options.sweep_interval = absl::Milliseconds(200);
+  Start(options);
+  Grant("swept", "shop");
+  constexpr int kOld = 50;
+  for (int i = 0; i < kOld; ++i) Decide(Charge(absl::StrCat("old-", i), "swept", "shop", 100));
+  clock_.AdvanceMs(2 * kHour);
+  Decide(Charge("recent", "swept", "shop", 100));
+
+  // The sweeper passes over the records in steps, in the background: wait for its pass.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  int remembered = kOld;
+  while (remembered > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+    remembered = 0;
+    for (int i = 0; i < kOld; ++i) {
+      if (Report(absl::StrCat("old-", i), v1::COMPLETED).error_code() !=
+          grpc::StatusCode::NOT_FOUND) {
+        ++remembered;
+      }
+    }
+  }
+  EXPECT_EQ(remembered, 0);
+  EXPECT_TRUE(Report("recent", v1::COMPLETED).ok()) << "an hour-old id is still remembered";
 }
 
 // --- concurrency
