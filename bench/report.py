@@ -134,6 +134,9 @@ def main():
             "throughput_ratio_of_medians": round(vigild_max / base_max, 3),
             "p99_ratio_by_round": [round(r, 3) for r in p99_ratios],
             "p99_ratio_of_medians": round(vigild_p99 / base_p99, 3),
+            # The whole machine's busy share (all cores, client and server) during the runs.
+            "machine_busy_at_half_max": {"baseline": median_of(open_base_all, "machine_busy"),
+                                         "authorize": median_of(open_vigild, "machine_busy")},
             "closed_loop_runs": {"baseline": closed_base, "authorize": closed_vigild},
             "open_loop_runs": {"baseline": open_base, "authorize": open_vigild,
                                "baseline_again": open_base_again},
@@ -227,7 +230,11 @@ def main():
         f"baseline's figures in the table are medians over all {2 * open_reps} of its runs. Its "
         f"runs before and after vigild's differ from each other by {base_self_ratio:.2f}x in "
         "median p99 (an A/A control): a p99 ratio that close to 1 is the machine's noise, not a "
-        "difference between the servers.",
+        "difference between the servers. The machine (all cores, client and server) was "
+        f"{g['machine_busy_at_half_max']['baseline']:.0%} busy during the baseline's fixed-rate "
+        f"runs and {g['machine_busy_at_half_max']['authorize']:.0%} during vigild's (medians): "
+        "the closer to 100%, the more a small difference in CPU per call grows in the p99, as "
+        "the backlog from each stall takes longer to drain.",
         "",
         f"Gateway traffic: {gateway['users']:,} fresh users (10% elderly) at "
         f"{gateway['offered_rate']:,} calls/s; decisions " + json.dumps(gateway["decisions"])

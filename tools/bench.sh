@@ -65,16 +65,26 @@ stop() {  # stop PID: SIGTERM, and wait until it has exited
 bench() {  # bench OUTPUT ARGS...: one vigil-bench run, its JSON kept in $out/OUTPUT.json
   local name=$1
   shift
+  # How busy the whole machine (client and server, all cores) was during the run, from the
+  # kernel's CPU time counters: it tells a latency measured near saturation from one that is not.
+  local cpu_before
+  cpu_before=$(head -1 /proc/stat)
   if ! "$bin/vigil-bench" --json --progress=false --duration-s "$duration" --warmup-s "$warmup" \
       "$@" >"$out/$name.json" 2>"$out/$name.err"; then
     echo "bench: vigil-bench $* failed:" >&2
     cat "$out/$name.json" "$out/$name.err" >&2
     exit 1
   fi
-  python3 - "$out/$name.json" "$name" <<'PY'
+  python3 - "$out/$name.json" "$name" "$cpu_before" "$(head -1 /proc/stat)" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
-print(f"   {sys.argv[2]:<22} {r['rate']:>9.0f} calls/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
+path, name, before, after = sys.argv[1:5]
+# cpu user nice system idle iowait irq softirq steal ...: busy is everything but idle and iowait.
+ticks = [int(a) - int(b) for a, b in zip(after.split()[1:9], before.split()[1:9])]
+r = json.load(open(path))
+r["machine_busy"] = round(1 - (ticks[3] + ticks[4]) / max(1, sum(ticks)), 3)
+json.dump(r, open(path, "w"), indent=2)
+print(f"   {name:<22} {r['rate']:>9.0f} calls/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
+      f"  machine {r['machine_busy']:.0%} busy")
 PY
 }
 

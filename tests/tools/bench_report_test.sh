@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/report.py on made-up runs whose figures are known: the headline ratios are paired by
-# round, the plain ratios of medians and the baseline's A/A spread are reported beside them,
-# and RESULTS.md gets its generated section.
+# round, the plain ratios of medians, the baseline's A/A spread and how busy the machine was are
+# reported beside them, and RESULTS.md gets its generated section.
 #   bench_report_test.sh SOURCE_DIR
 set -euo pipefail
 src=$1
@@ -14,10 +14,10 @@ python3 - "$work/out" <<'PY'
 import json, os, sys
 out = sys.argv[1]
 
-def run(name, rate, p99, p50=0.2):
+def run(name, rate, p99, p50=0.2, busy=0.5):
     row = {"rate": rate, "offered_rate": 500, "p50_ms": p50, "p99_ms": p99, "p999_ms": p99 * 2,
            "users": 1000, "decisions": {"APPROVE": 1}, "attack_decisions": {},
-           "mandate_ops": 0, "mandate_ops_p99_ms": 0.0}
+           "mandate_ops": 0, "mandate_ops_p99_ms": 0.0, "machine_busy": busy}
     json.dump(row, open(os.path.join(out, name + ".json"), "w"))
 
 # Round by round the machine gets slower and faster: vigild / baseline is 0.5, 0.93, 0.9
@@ -27,10 +27,13 @@ for r, (base, vigild) in enumerate([(100, 50), (60, 56), (80, 72)], 1):
     run(f"closed-vigild-{r}", vigild, 1.0)
 # p99 against the baseline before and after: 1.5/1 = 1.5, 3/2 = 1.5, 8/2 = 4 (median 1.5); the
 # medians alone give 3 / median(1, 2, 4, 1, 2, 1) = 2.0; the baseline's halves are 2 and 1 apart.
+# The machine is busier the higher the p99: the median busy share of the baseline's runs is 0.75,
+# of vigild's 0.9.
+busy = {1: 0.7, 1.5: 0.8, 2: 0.8, 3: 0.9, 4: 0.9, 8: 1.0}
 for r, (before, vigild, after) in enumerate([(1, 1.5, 1), (2, 3, 2), (4, 8, 1)], 1):
-    run(f"open-baseline-{r}", 500, before)
-    run(f"open-vigild-{r}", 500, vigild)
-    run(f"open-baseline-again-{r}", 500, after)
+    run(f"open-baseline-{r}", 500, before, busy=busy[before])
+    run(f"open-vigild-{r}", 500, vigild, busy=busy[vigild])
+    run(f"open-baseline-again-{r}", 500, after, busy=busy[after])
 run("gateway-vigild", 490, 3.0)
 run("closed-vigild-store", 200, 5.0)
 
@@ -71,6 +74,8 @@ checks = {
     "paired p99 ratio": (r["authorize_p99_vs_baseline_ratio_at_half_max"], 1.5),
     "p99 ratio of medians": (g["p99_ratio_of_medians"], 2.0),
     "baseline's A/A spread": (g["baseline_p99_spread_vs_itself"], 2.0),
+    "machine busy, baseline": (g["machine_busy_at_half_max"]["baseline"], 0.75),
+    "machine busy, vigild": (g["machine_busy_at_half_max"]["authorize"], 0.9),
     "rules / hand-written": (r["rules_vs_handwritten_ratio"], 30.0),
     "core decision median": (r["core_decision_median_ns"], 1500.0),
 }
@@ -83,7 +88,8 @@ for key in ("authorize_vs_baseline_throughput_ratio", "authorize_p50_ms_at_half_
 md = open(f"{bench}/RESULTS.md").read()
 for text in ("<!-- tools/bench.sh: begin", "<!-- tools/bench.sh: end -->", "## History",
              "By round, throughput 0.50, 0.93, 0.90 (ratio of the medians: 0.700)",
-             "differ from each other by 2.00x"):
+             "differ from each other by 2.00x",
+             "75% busy during the baseline's fixed-rate runs and 90% during vigild's"):
     if text not in md:
         failed.append(f"RESULTS.md lacks {text!r}")
 if failed:
