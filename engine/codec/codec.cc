@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "engine/core/interned.h"
 
 namespace vigil::codec {
 namespace {
@@ -152,9 +153,9 @@ UserProfile Decode(const v1::UserProfile& profile) {
 
 void Encode(const AuthorizeResponse& response, v1::AuthorizeResponse& out) {
   out.set_decision(EncodeDecision(response.decision));
-  for (const Reason& reason : response.reasons) EncodeReason(reason, *out.add_reasons());
-  for (const Reason& reason : response.shadow_reasons) {
-    EncodeReason(reason, *out.add_shadow_reasons());
+  for (const Reason* reason : response.reasons) EncodeReason(*reason, *out.add_reasons());
+  for (const Reason* reason : response.shadow_reasons) {
+    EncodeReason(*reason, *out.add_shadow_reasons());
   }
   out.set_notify_user(response.notify_user);
   out.set_decision_id(response.decision_id);
@@ -211,10 +212,11 @@ absl::StatusOr<AuthorizeResponse> Decode(const v1::AuthorizeResponse& response) 
       return UnknownEnum("decision", response.decision());
   }
   for (const v1::Reason& reason : response.reasons()) {
-    out.reasons.push_back(Reason{reason.code(), reason.rule_id(), reason.message()});
+    out.reasons.push_back(InternReason(Reason{reason.code(), reason.rule_id(), reason.message()}));
   }
   for (const v1::Reason& reason : response.shadow_reasons()) {
-    out.shadow_reasons.push_back(Reason{reason.code(), reason.rule_id(), reason.message()});
+    out.shadow_reasons.push_back(
+        InternReason(Reason{reason.code(), reason.rule_id(), reason.message()}));
   }
   out.notify_user = response.notify_user();
   out.decision_id = response.decision_id();

@@ -17,6 +17,7 @@ absl::StatusOr<Outcome> Decode(v1::Outcome outcome);
 GrantMandateRequest Decode(const v1::GrantMandateRequest& request);
 UserProfile Decode(const v1::UserProfile& profile);
 
+// Interns the answer's reasons (a process-wide lock): for restoring state, not per call.
 absl::StatusOr<AuthorizeResponse> Decode(const v1::AuthorizeResponse& response);
 absl::StatusOr<Mandate> Decode(const v1::Mandate& mandate);
 

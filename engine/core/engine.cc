@@ -208,7 +208,7 @@ AuthorizeResponse Engine::TransactionRecord::Response() const {
   response.notify_user = notify_user;
   response.reasons.reserve(enforced);
   for (size_t i = 0; i < reasons.size(); ++i) {
-    (i < enforced ? response.reasons : response.shadow_reasons).push_back(*reasons[i]);
+    (i < enforced ? response.reasons : response.shadow_reasons).push_back(reasons[i]);
   }
   response.decision_id = std::string(id(kDecision));
   response.rules_version = std::string(rules_version);
@@ -292,13 +292,11 @@ absl::Status Engine::Restore(const RestoredState& state) {
     record.decision = saved.response.decision;
     record.notify_user = saved.response.notify_user;
     record.rules_version = *InternString(saved.response.rules_version);
-    for (const Reason& reason : saved.response.reasons) {
-      record.reasons.push_back(InternReason(reason));
-    }
+    // Decoding interned them.
+    record.reasons.assign(saved.response.reasons.begin(), saved.response.reasons.end());
     record.enforced = static_cast<uint16_t>(record.reasons.size());
-    for (const Reason& reason : saved.response.shadow_reasons) {
-      record.reasons.push_back(InternReason(reason));
-    }
+    record.reasons.insert(record.reasons.end(), saved.response.shadow_reasons.begin(),
+                          saved.response.shadow_reasons.end());
   }
   for (const GrantSnapshot& grant : state.grants) {
     auto& shard = grants_.ShardFor(grant.request.request_id);
@@ -600,9 +598,9 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
   response.decision = verdict.decision;
   response.notify_user = verdict.notify_user;
   response.reasons.reserve(verdict.hits.size());
-  for (const RuleHit& hit : verdict.hits) response.reasons.push_back(*hit.reason);
+  for (const RuleHit& hit : verdict.hits) response.reasons.push_back(hit.reason);
   response.shadow_reasons.reserve(verdict.shadow_hits.size());
-  for (const RuleHit& hit : verdict.shadow_hits) response.shadow_reasons.push_back(*hit.reason);
+  for (const RuleHit& hit : verdict.shadow_hits) response.shadow_reasons.push_back(hit.reason);
   response.decision_id = MintDecisionId();
   response.rules_version = std::string(policy->version());
 

@@ -48,8 +48,11 @@ struct Reason {
 
 struct AuthorizeResponse {
   Decision decision = Decision::kChallenge;
-  std::vector<Reason> reasons;
-  std::vector<Reason> shadow_reasons;
+  // Interned reasons (InternReason): an answer, like the idempotency record it is kept as, points
+  // at the one copy of each reason instead of copying three strings per reason. Being interned,
+  // two reasons are equal exactly when their pointers are.
+  std::vector<const Reason*> reasons;
+  std::vector<const Reason*> shadow_reasons;
   bool notify_user = false;
   std::string decision_id;
   std::string rules_version;

@@ -20,9 +20,9 @@ namespace {
 
 constexpr char kUser[] = "test-user";
 
-std::vector<std::string> Codes(const std::vector<Reason>& reasons) {
+std::vector<std::string> Codes(const std::vector<const Reason*>& reasons) {
   std::vector<std::string> codes;
-  for (const Reason& reason : reasons) codes.push_back(reason.code);
+  for (const Reason* reason : reasons) codes.push_back(reason->code);
   std::sort(codes.begin(), codes.end());
   return codes;
 }

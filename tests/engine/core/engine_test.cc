@@ -127,7 +127,7 @@ TEST_F(EngineTest, OtherDecisionsCountOnlyAsAttempts) {
   ASSERT_TRUE(challenged.ok());
   EXPECT_EQ(challenged->decision, Decision::kChallenge);
   ASSERT_EQ(challenged->reasons.size(), 1u);
-  EXPECT_EQ(challenged->reasons[0].code, "FAKE");
+  EXPECT_EQ(challenged->reasons[0]->code, "FAKE");
   ASSERT_TRUE(engine_.Authorize(Charge("b", 100)).ok());
   EXPECT_EQ(policy_->seen_windows[0].count, 0);
   EXPECT_EQ(policy_->seen_windows[1].count, 1);
@@ -139,7 +139,7 @@ TEST_F(EngineTest, NoRuleCanApproveWithoutAnActiveMandate) {
   ASSERT_TRUE(stranger.ok());
   EXPECT_EQ(stranger->decision, Decision::kChallenge);
   ASSERT_EQ(stranger->reasons.size(), 1u);
-  EXPECT_EQ(stranger->reasons[0].code, "NO_ACTIVE_MANDATE");
+  EXPECT_EQ(stranger->reasons[0]->code, "NO_ACTIVE_MANDATE");
 
   ASSERT_TRUE(engine_.PauseMandate(mandate_id_, "u").ok());
   absl::StatusOr<AuthorizeResponse> paused = engine_.Authorize(Charge("b", 100));
@@ -227,7 +227,7 @@ TEST_F(EngineTest, ARetryAfterTheRulesAreReplacedGetsTheFirstAnswerWhole) {
   absl::StatusOr<AuthorizeResponse> again = engine_.Authorize(request);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *first);
-  EXPECT_EQ(again->reasons[0].message, "the fake said so");
+  EXPECT_EQ(again->reasons[0]->message, "the fake said so");
 
   request.amount_minor = 101;
   EXPECT_EQ(engine_.Authorize(request).status().code(), absl::StatusCode::kAlreadyExists);

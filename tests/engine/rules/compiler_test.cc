@@ -242,9 +242,9 @@ class DecideTest : public ::testing::Test {
     return response.ok() ? *response : AuthorizeResponse{};
   }
 
-  static std::vector<std::string> Codes(const std::vector<Reason>& reasons) {
+  static std::vector<std::string> Codes(const std::vector<const Reason*>& reasons) {
     std::vector<std::string> codes;
-    for (const Reason& reason : reasons) codes.push_back(reason.code);
+    for (const Reason* reason : reasons) codes.push_back(reason->code);
     return codes;
   }
 

@@ -129,7 +129,7 @@ class RestoreTest : public ::testing::TestWithParam<std::string> {
 
   static std::vector<std::string> Codes(const AuthorizeResponse& response) {
     std::vector<std::string> codes;
-    for (const Reason& reason : response.reasons) codes.push_back(reason.code);
+    for (const Reason* reason : response.reasons) codes.push_back(reason->code);
     return codes;
   }
 
