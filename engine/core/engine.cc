@@ -226,6 +226,7 @@ TransactionSnapshot Engine::SnapshotOf(absl::string_view transaction_id,
   snapshot.device_id = std::string(record.id(TransactionRecord::kDevice));
   snapshot.mandate_id = std::string(record.id(TransactionRecord::kMandate));
   snapshot.time_ms = record.time_ms;
+  snapshot.seen_ms = record.seen_ms;
   snapshot.approved = record.approved;
   snapshot.released = record.released;
   snapshot.outcome = record.outcome;
@@ -286,6 +287,8 @@ absl::Status Engine::Restore(const RestoredState& state) {
          saved.response.decision_id});
     record.amount_minor = saved.amount_minor;
     record.time_ms = saved.time_ms;
+    // Records saved before the engine kept seen_ms have none: their charge's time stands in.
+    record.seen_ms = saved.seen_ms != 0 ? saved.seen_ms : saved.time_ms;
     record.approved = saved.approved;
     record.released = saved.released;
     record.outcome = saved.outcome;
@@ -321,7 +324,7 @@ absl::StatusOr<size_t> Engine::ExpireTransactions(int64_t before_ms, size_t part
     auto& shard = shards[i];
     absl::MutexLock lock(&shard.mu);
     for (auto it = shard.map.begin(); it != shard.map.end();) {
-      if (!it->second.pending && it->second.time_ms < before_ms) {
+      if (!it->second.pending && it->second.seen_ms < before_ms) {
         change.expired_transactions.push_back(it->first);
         shard.map.erase(it++);
       } else {
@@ -615,6 +618,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
          response.decision_id});
     record.amount_minor = request.amount_minor;
     record.time_ms = now_ms;
+    record.seen_ms = options_.trust_client_time ? clock_->NowMs() : now_ms;
     record.approved = approved;
     record.decision = verdict.decision;
     record.notify_user = verdict.notify_user;

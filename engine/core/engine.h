@@ -111,8 +111,9 @@ class Engine {
   // INVALID_ARGUMENT for a record that cannot be restored (the store is damaged).
   absl::Status Restore(const RestoredState& state);
 
-  // Forgets idempotency records of charges decided before `before_ms` (a retry after that is
-  // decided afresh). Returns how many were forgotten.
+  // Forgets idempotency records of charges decided before `before_ms` by the engine's clock,
+  // whatever time a trusted client gave the charge (a retry after that is decided afresh).
+  // Returns how many were forgotten.
   //
   // With `parts` > 1 it walks only part `part` (0 <= part < parts) of the records, so that a
   // sweeper can spread one pass over time: a pass over every record at once keeps a core busy
@@ -211,7 +212,10 @@ class Engine {
     enum Id { kUser, kMerchant, kCurrency, kDevice, kMandate, kDecision, kIdCount };
     PackedStrings<kIdCount> ids;  // kMandate: the mandate that was charged; empty if none
     int64_t amount_minor = 0;
-    int64_t time_ms = 0;
+    int64_t time_ms = 0;  // the charge's time: its windows and calendar periods
+    // When the engine decided it, by its own clock: what the retention counts from. The same as
+    // time_ms unless the engine trusts client time, where a charge may be dated long before.
+    int64_t seen_ms = 0;
     absl::string_view rules_version;  // interned (Policy::version())
     // The enforced reasons (the first `enforced` of them), then the shadow ones.
     absl::InlinedVector<const Reason*, 1> reasons;

@@ -61,6 +61,9 @@ struct TransactionSnapshot {
   std::string device_id;
   std::string mandate_id;
   int64_t time_ms = 0;
+  // When the engine decided it, by its own clock: what the retention counts from. 0 in records
+  // saved before it was kept; time_ms stands in.
+  int64_t seen_ms = 0;
   bool approved = false;
   bool released = false;
   std::optional<Outcome> outcome;

@@ -138,6 +138,7 @@ store::v1::TransactionState Encode(const TransactionSnapshot& transaction) {
   out.set_device_id(transaction.device_id);
   out.set_mandate_id(transaction.mandate_id);
   out.set_time_ms(transaction.time_ms);
+  out.set_seen_ms(transaction.seen_ms);
   out.set_approved(transaction.approved);
   out.set_released(transaction.released);
   if (transaction.outcome.has_value()) out.set_outcome(codec::Encode(*transaction.outcome));
@@ -155,6 +156,7 @@ absl::StatusOr<TransactionSnapshot> Decode(const store::v1::TransactionState& tr
   out.device_id = transaction.device_id();
   out.mandate_id = transaction.mandate_id();
   out.time_ms = transaction.time_ms();
+  out.seen_ms = transaction.seen_ms();
   out.approved = transaction.approved();
   out.released = transaction.released();
   if (transaction.outcome() != vigil::v1::OUTCOME_UNSPECIFIED) {

@@ -179,6 +179,20 @@ TEST_F(TrustingEngineTest, ClientTimeIsUsedWhenTrusted) {
   EXPECT_EQ(policy_->seen_now_ms, request.event_time_ms);
 }
 
+TEST_F(TrustingEngineTest, RetentionCountsFromWhenTheEngineSawTheChargeNotFromItsDate) {
+  constexpr int64_t kDay = 24 * kHour;
+  constexpr int64_t kRetention = 7 * kDay;
+  AuthorizeRequest replayed = Charge("replayed", 100);
+  replayed.event_time_ms = clock_.NowMs() - 30 * kDay;  // dated a month ago, seen now
+  ASSERT_TRUE(engine_.Authorize(replayed).ok());
+
+  EXPECT_EQ(*engine_.ExpireTransactions(clock_.NowMs() - kRetention), 0u)
+      << "a retry minutes later must still get the first answer";
+  EXPECT_TRUE(engine_.ReportOutcome("replayed", Outcome::kCompleted).ok());
+  clock_.AdvanceMs(kRetention + 1);
+  EXPECT_EQ(*engine_.ExpireTransactions(clock_.NowMs() - kRetention), 1u);
+}
+
 TEST_F(EngineTest, FailedOutcomeReleasesEverythingTheApprovalReserved) {
   ASSERT_TRUE(engine_.Authorize(Charge("a", 100)).ok());
   ASSERT_TRUE(engine_.Authorize(Charge("b", 40)).ok());

@@ -201,6 +201,7 @@ TEST_P(RestoreTest, ExpiredIdempotencyRecordsStayForgotten) {
   grant.consent = Consent{true, "2026-01", 0, "app"};
   ASSERT_TRUE(engine_->GrantMandate(grant).ok());
   const AuthorizeResponse old = Charge("old", 0);
+  clock_.AdvanceMs(60 * 60'000);
   Charge("new", 60);
   absl::StatusOr<size_t> expired = engine_->ExpireTransactions(kNow + 30 * 60'000);
   ASSERT_TRUE(expired.ok());
@@ -209,6 +210,20 @@ TEST_P(RestoreTest, ExpiredIdempotencyRecordsStayForgotten) {
   EXPECT_EQ(engine_->ReportOutcome("old", Outcome::kCompleted).code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(engine_->ReportOutcome("new", Outcome::kCompleted).ok());
   EXPECT_NE(Charge("old", 61).decision_id, old.decision_id) << "decided afresh";
+}
+
+TEST_P(RestoreTest, RetentionStillCountsFromWhenTheChargeWasSeenAfterARestart) {
+  GrantMandateRequest grant;
+  grant.user_id = "grandma";
+  grant.merchant_id = "*";
+  grant.consent = Consent{true, "2026-01", 0, "app"};
+  ASSERT_TRUE(engine_->GrantMandate(grant).ok());
+  Charge("replayed", -30 * 24 * 60);  // dated a month before it was seen
+  Restart();
+  absl::StatusOr<size_t> expired = engine_->ExpireTransactions(kNow - 7 * 24 * 60 * 60'000LL);
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(*expired, 0u);
+  EXPECT_TRUE(engine_->ReportOutcome("replayed", Outcome::kCompleted).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Journals, RestoreTest, ::testing::Values("memory", "rocksdb"));
