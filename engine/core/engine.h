@@ -117,7 +117,7 @@ class Engine {
   //
   // With `parts` > 1 it walks only part `part` (0 <= part < parts) of the records, so that a
   // sweeper can spread one pass over time: a pass over every record at once keeps a core busy
-  // for tens of milliseconds per million records, and the calls behind it wait.
+  // for about 20 ms per million records, and the calls queued behind it wait.
   // INVALID_ARGUMENT when `part` is not below `parts`.
   absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part = 0, size_t parts = 1);
 

