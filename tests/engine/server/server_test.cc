@@ -634,7 +634,8 @@ TEST_F(ServerTest, TheSweeperForgetsTransactionIdsOlderThanTheRetention) {
     }
   }
   EXPECT_EQ(remembered, 0);
-  EXPECT_TRUE(Report("recent", v1::COMPLETED).ok()) << "an hour-old id is still remembered";
+  EXPECT_TRUE(Report("recent", v1::COMPLETED).ok())
+      << "an id seen within the retention is still remembered";
 }
 
 // --- concurrency
