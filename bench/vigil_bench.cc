@@ -43,7 +43,6 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/server/arena_messages.h"
 #include "engine/server/dashed_flags.h"
-#include "google/protobuf/arena.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "vigil/v1/vigil.grpc.pb.h"
@@ -389,12 +388,7 @@ class Load {
   // vigild's answers (a decline carries a dozen strings) without a heap allocation per string,
   // so that its own cost per call depends as little as possible on the server it loads.
   template <typename Request, typename Response>
-  struct Call {
-    static constexpr size_t kFirstBlockBytes = 2048;
-    alignas(std::max_align_t) char first_block[kFirstBlockBytes];
-    google::protobuf::Arena arena{vigil::server::FirstBlock(first_block, kFirstBlockBytes)};
-    Request& request = *google::protobuf::Arena::CreateMessage<Request>(&arena);
-    Response& response = *google::protobuf::Arena::CreateMessage<Response>(&arena);
+  struct Call : vigil::server::ArenaPair<Request, Response> {
     grpc::ClientContext context;
 
     Call() { context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5)); }
