@@ -127,6 +127,15 @@ class RestoreTest : public ::testing::TestWithParam<std::string> {
     return response.ok() ? *response : AuthorizeResponse{};
   }
 
+  // grandma's general mandate, which her charges use when they name none.
+  static GrantMandateRequest GeneralGrant() {
+    GrantMandateRequest grant;
+    grant.user_id = "grandma";
+    grant.merchant_id = "*";
+    grant.consent = Consent{true, "2026-01", 0, "app"};
+    return grant;
+  }
+
   static std::vector<std::string> Codes(const AuthorizeResponse& response) {
     std::vector<std::string> codes;
     for (const Reason* reason : response.reasons) codes.push_back(reason->code);
@@ -145,11 +154,8 @@ TEST_P(RestoreTest, EverythingAcknowledgedSurvivesARestart) {
   profile.birth_date = "1950-01-01";
   profile.risk_assessment_completed = true;
   ASSERT_TRUE(engine_->PutUserProfile(profile).ok());
-  GrantMandateRequest grant;
+  GrantMandateRequest grant = GeneralGrant();
   grant.request_id = "grant-1";
-  grant.user_id = "grandma";
-  grant.merchant_id = "*";
-  grant.consent = Consent{true, "2026-01", 0, "app"};
   absl::StatusOr<Mandate> general = engine_->GrantMandate(grant);
   ASSERT_TRUE(general.ok()) << general.status();
   GrantMandateRequest shop = grant;
@@ -195,11 +201,7 @@ TEST_P(RestoreTest, EverythingAcknowledgedSurvivesARestart) {
 }
 
 TEST_P(RestoreTest, ExpiredIdempotencyRecordsStayForgotten) {
-  GrantMandateRequest grant;
-  grant.user_id = "grandma";
-  grant.merchant_id = "*";
-  grant.consent = Consent{true, "2026-01", 0, "app"};
-  ASSERT_TRUE(engine_->GrantMandate(grant).ok());
+  ASSERT_TRUE(engine_->GrantMandate(GeneralGrant()).ok());
   const AuthorizeResponse old = Charge("old", 0);
   clock_.AdvanceMs(60 * 60'000);
   Charge("new", 60);
@@ -213,11 +215,7 @@ TEST_P(RestoreTest, ExpiredIdempotencyRecordsStayForgotten) {
 }
 
 TEST_P(RestoreTest, RetentionStillCountsFromWhenTheChargeWasSeenAfterARestart) {
-  GrantMandateRequest grant;
-  grant.user_id = "grandma";
-  grant.merchant_id = "*";
-  grant.consent = Consent{true, "2026-01", 0, "app"};
-  ASSERT_TRUE(engine_->GrantMandate(grant).ok());
+  ASSERT_TRUE(engine_->GrantMandate(GeneralGrant()).ok());
   Charge("replayed", -30 * 24 * 60);  // dated a month before it was seen
   Restart();
   absl::StatusOr<size_t> expired = engine_->ExpireTransactions(kNow - 7 * 24 * 60 * 60'000LL);
