@@ -215,10 +215,9 @@ AuthorizeResponse Engine::TransactionRecord::Response() const {
   return response;
 }
 
-TransactionSnapshot Engine::SnapshotOf(absl::string_view transaction_id,
-                                       const TransactionRecord& record) {
+TransactionSnapshot Engine::SnapshotOf(const TransactionRecord& record) {
   TransactionSnapshot snapshot;
-  snapshot.transaction_id = std::string(transaction_id);
+  snapshot.transaction_id = std::string(record.id(TransactionRecord::kTransaction));
   snapshot.user_id = std::string(record.id(TransactionRecord::kUser));
   snapshot.merchant_id = std::string(record.id(TransactionRecord::kMerchant));
   snapshot.amount_minor = record.amount_minor;
@@ -278,13 +277,14 @@ absl::Status Engine::Restore(const RestoredState& state) {
     shard.map[subject.id].Restore(subject.windows);
   }
   for (const TransactionSnapshot& saved : state.transactions) {
-    auto& shard = transactions_.ShardFor(saved.transaction_id);
-    absl::MutexLock lock(&shard.mu);
-    TransactionRecord& record = shard.map[saved.transaction_id];
+    const TransactionKey key(saved.transaction_id);
+    auto& shard = transactions_.ShardForHash(key.hash);
+    auto restored = std::make_unique<TransactionRecord>();
+    TransactionRecord& record = *restored;
     record.pending = false;
     record.ids = PackedStrings<TransactionRecord::kIdCount>(
-        {saved.user_id, saved.merchant_id, saved.currency, saved.device_id, saved.mandate_id,
-         saved.response.decision_id});
+        {saved.transaction_id, saved.user_id, saved.merchant_id, saved.currency, saved.device_id,
+         saved.mandate_id, saved.response.decision_id});
     record.amount_minor = saved.amount_minor;
     record.time_ms = saved.time_ms;
     // Records saved before the engine kept seen_ms have none: their charge's time stands in.
@@ -300,6 +300,10 @@ absl::Status Engine::Restore(const RestoredState& state) {
     record.enforced = static_cast<uint16_t>(record.reasons.size());
     record.reasons.insert(record.reasons.end(), saved.response.shadow_reasons.begin(),
                           saved.response.shadow_reasons.end());
+    absl::MutexLock lock(&shard.mu);
+    // A transaction saved twice: the later record stands.
+    shard.map.erase(key);
+    shard.map.insert(TransactionSlot{key.hash, std::move(restored)});
   }
   for (const GrantSnapshot& grant : state.grants) {
     auto& shard = grants_.ShardFor(grant.request.request_id);
@@ -324,8 +328,9 @@ absl::StatusOr<size_t> Engine::ExpireTransactions(int64_t before_ms, size_t part
     auto& shard = shards[i];
     absl::MutexLock lock(&shard.mu);
     for (auto it = shard.map.begin(); it != shard.map.end();) {
-      if (!it->second.pending && it->second.seen_ms < before_ms) {
-        change.expired_transactions.push_back(it->first);
+      const TransactionRecord& record = *it->record;
+      if (!record.pending && record.seen_ms < before_ms) {
+        change.expired_transactions.emplace_back(record.id(TransactionRecord::kTransaction));
         shard.map.erase(it++);
       } else {
         ++it;
@@ -475,14 +480,21 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
   // that it arrives while the transaction id is claimed.
   shard.map.prefetch(request.user_id);
 
-  // Claim the transaction id before deciding. A record can only be pending for a call holding
-  // its user's lock, so a pending record seen here belongs to another user: a conflict.
-  auto& txn_shard = transactions_.ShardFor(request.transaction_id);
+  // Claim the transaction id before deciding: a record, pending until the decision is in it.
+  // A record can only be pending for a call holding its user's lock, so a pending record seen
+  // here belongs to another user: a conflict.
+  const TransactionKey txn_key(request.transaction_id);
+  auto& txn_shard = transactions_.ShardForHash(txn_key.hash);
+  const std::string decision_id = MintDecisionId();
+  TransactionRecord* claimed = nullptr;
+  UserState* user = nullptr;
+  MandateState* mandate = nullptr;
+  MandateMatch match = MandateMatch::kNone;
+  const uint64_t merchant_hash = StableHash(request.merchant_id);
   {
-    absl::ReleasableMutexLock lock(&txn_shard.mu);
-    auto [it, inserted] = txn_shard.map.try_emplace(request.transaction_id);
-    TransactionRecord& record = it->second;
-    if (!inserted) {
+    absl::MutexLock lock(&txn_shard.mu);
+    if (auto it = txn_shard.map.find(txn_key); it != txn_shard.map.end()) {
+      const TransactionRecord& record = *it->record;
       // A pending record is another user's charge in flight (this user's lock is held here).
       if (record.pending ||
           !SameCharge(request, record.id(TransactionRecord::kUser),
@@ -497,17 +509,21 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
       sequence = options_.journal ? options_.journal->LastSequence() : 0;
       return record.Response();
     }
-    if (absl::Status writable = Writable(); !writable.ok()) {
-      txn_shard.map.erase(it);
-      return writable;
-    }
+    VIGIL_RETURN_IF_ERROR(Writable());
+    // The record keeps the charged mandate's id with the others, in one allocation: resolve
+    // the mandate first (the user's lock is held; a retry above creates no user).
+    user = &StateOf(shard, request.user_id);
+    user->windows.Prefetch();
+    mandate = ResolveMandate(*user, request, merchant_hash, now_ms, match);
+    auto record = std::make_unique<TransactionRecord>();
+    record->ids = PackedStrings<TransactionRecord::kIdCount>(
+        {request.transaction_id, request.user_id, request.merchant_id, request.currency,
+         request.device_id,
+         mandate != nullptr ? mandate->mandate.mandate_id() : absl::string_view(), decision_id});
+    claimed = record.get();
+    txn_shard.map.insert(TransactionSlot{txn_key.hash, std::move(record)});
   }
-
-  UserState& state = StateOf(shard, request.user_id);
-  state.windows.Prefetch();
-  MandateMatch match = MandateMatch::kNone;
-  const uint64_t merchant_hash = StableHash(request.merchant_id);
-  MandateState* mandate = ResolveMandate(state, request, merchant_hash, now_ms, match);
+  UserState& state = *user;
 
   // Every subject the policy reads windows of, locked in the documented order for the whole
   // decision, so that checking and recording are one step for each of them.
@@ -604,18 +620,15 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
   for (const RuleHit& hit : verdict.hits) response.reasons.push_back(hit.reason);
   response.shadow_reasons.reserve(verdict.shadow_hits.size());
   for (const RuleHit& hit : verdict.shadow_hits) response.shadow_reasons.push_back(hit.reason);
-  response.decision_id = MintDecisionId();
+  response.decision_id = decision_id;
   response.rules_version = std::string(policy->version());
 
   StateChange change;
   {
+    // The claimed record is still there: only the sweeper removes records, never pending ones.
     absl::MutexLock lock(&txn_shard.mu);
-    TransactionRecord& record = txn_shard.map.find(request.transaction_id)->second;
+    TransactionRecord& record = *claimed;
     record.pending = false;
-    record.ids = PackedStrings<TransactionRecord::kIdCount>(
-        {request.user_id, request.merchant_id, request.currency, request.device_id,
-         mandate != nullptr ? mandate->mandate.mandate_id() : absl::string_view(),
-         response.decision_id});
     record.amount_minor = request.amount_minor;
     record.time_ms = now_ms;
     record.seen_ms = options_.trust_client_time ? clock_->NowMs() : now_ms;
@@ -627,7 +640,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
     record.enforced = static_cast<uint16_t>(record.reasons.size());
     for (const RuleHit& hit : verdict.shadow_hits) record.reasons.push_back(hit.reason);
     if (options_.journal != nullptr) {
-      change.transactions.push_back(SnapshotOf(request.transaction_id, record));
+      change.transactions.push_back(SnapshotOf(record));
       change.users.push_back(SnapshotOf(request.user_id, state));
       if (device != nullptr) {
         change.subjects.push_back(
@@ -684,16 +697,17 @@ void Engine::Release(UserState& state, const TransactionRecord& record, const Po
 
 absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome outcome) {
   VIGIL_RETURN_IF_ERROR(ValidateId("transaction_id", transaction_id));
-  auto& txn_shard = transactions_.ShardFor(transaction_id);
+  const TransactionKey txn_key(transaction_id);
+  auto& txn_shard = transactions_.ShardForHash(txn_key.hash);
   std::string user_id;
   {
     absl::MutexLock lock(&txn_shard.mu);
-    auto it = txn_shard.map.find(transaction_id);
-    if (it == txn_shard.map.end() || it->second.pending) {
+    auto it = txn_shard.map.find(txn_key);
+    if (it == txn_shard.map.end() || it->record->pending) {
       return absl::NotFoundError(
           absl::StrCat("transaction_id: no authorization \"", transaction_id, "\" is known"));
     }
-    user_id = std::string(it->second.id(TransactionRecord::kUser));
+    user_id = std::string(it->record->id(TransactionRecord::kUser));
   }
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = clock_->NowMs();
@@ -707,13 +721,13 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
   TransactionRecord record;
   {
     absl::MutexLock lock(&txn_shard.mu);
-    auto it = txn_shard.map.find(transaction_id);
+    auto it = txn_shard.map.find(txn_key);
     // Gone since we looked: its idempotency record expired.
     if (it == txn_shard.map.end()) {
       return absl::NotFoundError(
           absl::StrCat("transaction_id: no authorization \"", transaction_id, "\" is known"));
     }
-    record = it->second;
+    record = *it->record;
   }
   UserState* state = FindState(shard, user_id);
   if (state == nullptr) return absl::InternalError("transaction without user state");
@@ -745,11 +759,16 @@ absl::Status Engine::ReportOutcome(absl::string_view transaction_id, Outcome out
   uint64_t sequence = 0;
   {
     absl::MutexLock lock(&txn_shard.mu);
-    TransactionRecord& stored = txn_shard.map.find(transaction_id)->second;
-    stored.released = stored.released || release;
-    stored.outcome = outcome;
+    // The sweeper may have forgotten the record meanwhile (it takes no user's lock); the
+    // outcome's effect on the user stands.
+    auto it = txn_shard.map.find(txn_key);
+    if (it != txn_shard.map.end()) {
+      TransactionRecord& stored = *it->record;
+      stored.released = stored.released || release;
+      stored.outcome = outcome;
+      if (options_.journal != nullptr) change.transactions.push_back(SnapshotOf(stored));
+    }
     if (options_.journal != nullptr) {
-      change.transactions.push_back(SnapshotOf(transaction_id, stored));
       change.users.push_back(SnapshotOf(user_id, *state));
       DecisionLogEntry entry;
       entry.time_ms = now_ms;

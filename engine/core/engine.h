@@ -14,10 +14,10 @@
 // contend and there is no global lock. For one user, deciding and reserving happen under one
 // lock: concurrent charges can never together exceed a limit.
 //
-// Cost: Authorize for a known user allocates one block for its idempotency record and, when
-// rules fire, the reasons of its answer; it is O(rules + recent events, or window buckets for a
-// busy subject). Under 2 µs median across 1M users, about 450 bytes of state per user
-// (bench/RESULTS.md).
+// Cost: Authorize for a known user allocates two blocks for its idempotency record (the record
+// and its ids) and, when rules fire, the reasons of its answer; it is O(rules + recent events, or
+// window buckets for a busy subject). Under 2 µs median across 1M users, about 450 bytes of state
+// per user (bench/RESULTS.md).
 
 #include <array>
 #include <atomic>
@@ -30,9 +30,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -206,10 +208,10 @@ class Engine {
 
   // An Authorize's idempotency record: what a retry is compared with and answered from, and
   // what an outcome needs to take an approval back. There is one per charge for the whole
-  // retention time, so it is compact: its ids share one allocation, its reasons and rules
-  // version are pointers to interned values.
+  // retention time, so it is compact: its ids (the transaction id, which is its key, among
+  // them) share one allocation, its reasons and rules version are pointers to interned values.
   struct TransactionRecord {
-    enum Id { kUser, kMerchant, kCurrency, kDevice, kMandate, kDecision, kIdCount };
+    enum Id { kTransaction, kUser, kMerchant, kCurrency, kDevice, kMandate, kDecision, kIdCount };
     PackedStrings<kIdCount> ids;  // kMandate: the mandate that was charged; empty if none
     int64_t amount_minor = 0;
     int64_t time_ms = 0;  // the charge's time: its windows and calendar periods
@@ -222,7 +224,7 @@ class Engine {
     uint16_t enforced = 0;
     Decision decision = Decision::kChallenge;
     bool notify_user = false;
-    bool pending = true;  // decided, but the answer is not filled in yet
+    bool pending = true;  // claimed, but not decided yet
     bool approved = false;
     bool released = false;
     std::optional<Outcome> outcome;
@@ -230,6 +232,42 @@ class Engine {
     absl::string_view id(Id which) const { return ids[which]; }
     AuthorizeResponse Response() const;
   };
+
+  // The idempotency table holds records by pointer, with their key's hash, and finds them by
+  // the transaction id inside them: a slot is 16 bytes instead of the record and a copy of its
+  // key, growing the table moves slots without reading a record, a lookup reads a record only
+  // where the whole hash matches, and a record stays where it is while its call decides. The
+  // hash is Sharded's, so the shard comes from its high bits and each slot's tag from its low
+  // ones.
+  struct TransactionSlot {
+    size_t hash;
+    std::unique_ptr<TransactionRecord> record;
+
+    absl::string_view key() const { return record->id(TransactionRecord::kTransaction); }
+  };
+  // A transaction id to look up, with its hash.
+  struct TransactionKey {
+    explicit TransactionKey(absl::string_view id) : hash(ShardedHash(id)), id(id) {}
+    size_t hash;
+    absl::string_view id;
+  };
+  struct TransactionHash {
+    using is_transparent = void;
+    size_t operator()(const TransactionKey& key) const { return key.hash; }
+    size_t operator()(const TransactionSlot& slot) const { return slot.hash; }
+  };
+  struct TransactionEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.hash == b.hash && Id(a) == Id(b);
+    }
+    static absl::string_view Id(const TransactionKey& key) { return key.id; }
+    static absl::string_view Id(const TransactionSlot& slot) { return slot.key(); }
+  };
+  using TransactionTable =
+      Sharded<TransactionRecord, 1024,
+              absl::flat_hash_set<TransactionSlot, TransactionHash, TransactionEq>>;
 
   struct GrantRecord {
     GrantMandateRequest request;
@@ -277,8 +315,7 @@ class Engine {
   void Release(UserState& state, const TransactionRecord& record, const Policy& policy,
                StateChange& change);
   UserSnapshot SnapshotOf(absl::string_view user_id, const UserState& state) const;
-  static TransactionSnapshot SnapshotOf(absl::string_view transaction_id,
-                                        const TransactionRecord& record);
+  static TransactionSnapshot SnapshotOf(const TransactionRecord& record);
   // Appends `change` to the journal (if any) and returns its sequence; 0 without a journal.
   uint64_t Append(StateChange change);
   // Waits until `sequence` is durable; OK without a journal.
@@ -305,7 +342,7 @@ class Engine {
   // Idempotency records, one per charge: the table that keeps growing. Many shards keep each
   // growth step small (a shard's table is rebuilt under its lock), so that no call waits long
   // behind one.
-  Sharded<TransactionRecord, 1024> transactions_;
+  TransactionTable transactions_;
   std::array<OwnerShard, kOwnerShards> mandate_owners_;
   Sharded<GrantRecord> grants_;  // request_id -> the grant it made
 };
