@@ -28,25 +28,26 @@ WindowLayout::WindowLayout(std::vector<WindowSpec> specs, uint64_t id)
 }
 
 SubjectWindows::Ring SubjectWindows::MakeRing(const WindowSpec& spec) {
-  Ring ring{spec, nullptr, nullptr};
-  if (spec.metric == WindowMetric::kDistinctMerchants) {
-    ring.recent = std::make_unique<RecentKeys>();
-  } else {
-    ring.window = std::make_unique<VelocityWindow>(spec.shape);
-  }
-  return ring;
+  if (spec.metric == WindowMetric::kDistinctMerchants) return Ring{spec, RecentKeys()};
+  return Ring{spec, VelocityWindow(spec.shape)};
+}
+
+void SubjectWindows::SetRings(std::vector<Ring> rings) {
+  rings_ = std::make_unique<Ring[]>(rings.size());
+  ring_count_ = static_cast<uint32_t>(rings.size());
+  std::move(rings.begin(), rings.end(), rings_.get());
 }
 
 void SubjectWindows::AddToRing(Ring& ring, const Event& event, bool approved) {
   switch (ring.spec.metric) {
     case WindowMetric::kApprovals:
-      if (approved) ring.window->Add(event.time_ms, event.amount_minor);
+      if (approved) std::get<VelocityWindow>(ring.counter).Add(event.time_ms, event.amount_minor);
       break;
     case WindowMetric::kAttempts:
-      ring.window->Add(event.time_ms, event.amount_minor);
+      std::get<VelocityWindow>(ring.counter).Add(event.time_ms, event.amount_minor);
       break;
     case WindowMetric::kDistinctMerchants:
-      ring.recent->Add(event.time_ms, event.merchant_hash);
+      std::get<RecentKeys>(ring.counter).Add(event.time_ms, event.merchant_hash);
       break;
   }
 }
@@ -58,13 +59,14 @@ void SubjectWindows::Conform(const WindowLayout& layout, Subject subject) {
   if (rings_ == nullptr) return;
   std::vector<Ring> rings;
   rings.reserve(layout.of(subject).size());
+  const absl::Span<Ring> old_rings = this->rings();
   for (int index : layout.of(subject)) {
     const WindowSpec& spec = layout.specs()[index];
-    auto old = std::find_if(rings_->begin(), rings_->end(),
+    auto old = std::find_if(old_rings.begin(), old_rings.end(),
                             [&](const Ring& ring) { return ring.spec == spec; });
-    rings.push_back(old != rings_->end() ? std::move(*old) : MakeRing(spec));
+    rings.push_back(old != old_rings.end() ? std::move(*old) : MakeRing(spec));
   }
-  *rings_ = std::move(rings);
+  SetRings(std::move(rings));
 }
 
 void SubjectWindows::ReadEvents(const WindowLayout& layout, Subject subject, int64_t now_ms,
@@ -103,12 +105,14 @@ void SubjectWindows::Read(const WindowLayout& layout, Subject subject, int64_t n
                           absl::Span<WindowReading> readings) const {
   if (rings_ == nullptr) return ReadEvents(layout, subject, now_ms, readings);
   const absl::Span<const int> indices = layout.of(subject);
-  for (size_t i = 0; i < indices.size() && i < rings_->size(); ++i) {
-    const Ring& ring = (*rings_)[i];
-    readings[indices[i]] =
-        ring.spec.metric == WindowMetric::kDistinctMerchants
-            ? WindowReading{ring.recent->DistinctSince(now_ms, ring.spec.shape.span_ms), 0}
-            : ring.window->Read(now_ms);
+  for (size_t i = 0; i < indices.size() && i < ring_count_; ++i) {
+    const Ring& ring = rings_[i];
+    if (const auto* window = std::get_if<VelocityWindow>(&ring.counter)) {
+      readings[indices[i]] = window->Read(now_ms);
+    } else {
+      readings[indices[i]] = WindowReading{
+          std::get<RecentKeys>(ring.counter).DistinctSince(now_ms, ring.spec.shape.span_ms), 0};
+    }
   }
 }
 
@@ -145,10 +149,12 @@ void SubjectWindows::AppendEvent(const Event& event, bool approved) {
 }
 
 void SubjectWindows::ToRings(const WindowLayout& layout, Subject subject) {
-  rings_ = std::make_unique<std::vector<Ring>>();
-  for (int index : layout.of(subject)) rings_->push_back(MakeRing(layout.specs()[index]));
+  std::vector<Ring> rings;
+  rings.reserve(layout.of(subject).size());
+  for (int index : layout.of(subject)) rings.push_back(MakeRing(layout.specs()[index]));
+  SetRings(std::move(rings));
   for (int i = 0; i < event_count_; ++i) {
-    for (Ring& ring : *rings_) AddToRing(ring, events_[i], approved(i));
+    for (Ring& ring : this->rings()) AddToRing(ring, events_[i], approved(i));
   }
   events_.reset();
   event_count_ = event_capacity_ = approved_mask_ = 0;
@@ -158,20 +164,22 @@ void SubjectWindows::Record(const WindowLayout& layout, Subject subject, int64_t
                             int64_t amount_minor, uint64_t merchant_hash, bool approved) {
   const Event event{time_ms, amount_minor, merchant_hash};
   if (rings_ != nullptr) {
-    for (Ring& ring : *rings_) AddToRing(ring, event, approved);
+    for (Ring& ring : rings()) AddToRing(ring, event, approved);
     return;
   }
   Prune(layout, subject, time_ms);
   if (layout.of(subject).empty()) return;
   if (event_count_ < kMaxEvents) return AppendEvent(event, approved);
   ToRings(layout, subject);
-  for (Ring& ring : *rings_) AddToRing(ring, event, approved);
+  for (Ring& ring : rings()) AddToRing(ring, event, approved);
 }
 
 void SubjectWindows::Release(int64_t time_ms, int64_t amount_minor) {
   if (rings_ != nullptr) {
-    for (Ring& ring : *rings_) {
-      if (ring.spec.metric == WindowMetric::kApprovals) ring.window->Remove(time_ms, amount_minor);
+    for (Ring& ring : rings()) {
+      if (ring.spec.metric == WindowMetric::kApprovals) {
+        std::get<VelocityWindow>(ring.counter).Remove(time_ms, amount_minor);
+      }
     }
     return;
   }
@@ -186,10 +194,10 @@ void SubjectWindows::Release(int64_t time_ms, int64_t amount_minor) {
 SubjectWindows::Saved SubjectWindows::Save() const {
   Saved saved;
   if (rings_ != nullptr) {
-    saved.windows.reserve(rings_->size());
-    for (const Ring& ring : *rings_) {
+    saved.windows.reserve(ring_count_);
+    for (const Ring& ring : rings()) {
       saved.windows.push_back(SavedWindow{
-          ring.spec, ring.recent != nullptr ? ring.recent->Save() : ring.window->Save()});
+          ring.spec, std::visit([](const auto& counter) { return counter.Save(); }, ring.counter)});
     }
     return saved;
   }
@@ -206,21 +214,21 @@ void SubjectWindows::Restore(const Saved& saved) {
   events_.reset();
   event_count_ = event_capacity_ = approved_mask_ = 0;
   rings_.reset();
+  ring_count_ = 0;
   layout_id_ = 0;
   if (!saved.windows.empty()) {
-    rings_ = std::make_unique<std::vector<Ring>>();
+    std::vector<Ring> rings;
     for (const SavedWindow& window : saved.windows) {
-      bool ok = false;
-      if (window.spec.metric == WindowMetric::kDistinctMerchants) {
-        Ring ring = MakeRing(window.spec);
-        ok = ring.recent->Restore(window.data);
-        if (ok) rings_->push_back(std::move(ring));
-      } else if (window.spec.shape.buckets > 0 && window.spec.shape.span_ms > 0) {
-        Ring ring = MakeRing(window.spec);
-        ok = ring.window->Restore(window.data);
-        if (ok) rings_->push_back(std::move(ring));
+      if (window.spec.metric != WindowMetric::kDistinctMerchants &&
+          (window.spec.shape.buckets <= 0 || window.spec.shape.span_ms <= 0)) {
+        continue;
+      }
+      Ring ring = MakeRing(window.spec);
+      if (std::visit([&](auto& counter) { return counter.Restore(window.data); }, ring.counter)) {
+        rings.push_back(std::move(ring));
       }
     }
+    SetRings(std::move(rings));
     return;
   }
   const size_t events = std::min<size_t>(saved.events.size() / kSavedEventWords, kMaxEvents);

@@ -17,8 +17,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <variant>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/types/span.h"
 #include "engine/core/recent_keys.h"
 #include "engine/core/velocity_window.h"
@@ -77,9 +79,13 @@ class SubjectWindows {
               uint64_t merchant_hash, bool approved);
   // Takes back an approval recorded at `time_ms`.
   void Release(int64_t time_ms, int64_t amount_minor);
-  // Starts loading the recent events into the cache, for a Read() soon after.
+  // Starts loading the recent events, or every ring, into the cache for a Read() soon after.
   void Prefetch() const {
     if (events_ != nullptr) __builtin_prefetch(events_.get());
+    const char* const rings = reinterpret_cast<const char*>(rings_.get());
+    for (size_t offset = 0; offset < ring_count_ * sizeof(Ring); offset += ABSL_CACHELINE_SIZE) {
+      __builtin_prefetch(rings + offset);
+    }
   }
 
   // As plain numbers, for the durable store: either the recent events (each as time, amount,
@@ -108,10 +114,11 @@ class SubjectWindows {
     int64_t amount_minor;
     uint64_t merchant_hash;
   };
+  // A window's counter, held in the ring itself: VelocityWindow for kApprovals and kAttempts,
+  // RecentKeys for kDistinctMerchants. The two are about the same size.
   struct Ring {
     WindowSpec spec;
-    std::unique_ptr<VelocityWindow> window;  // kApprovals, kAttempts
-    std::unique_ptr<RecentKeys> recent;      // kDistinctMerchants
+    std::variant<RecentKeys, VelocityWindow> counter;
   };
 
   void ReadEvents(const WindowLayout& layout, Subject subject, int64_t now_ms,
@@ -122,6 +129,9 @@ class SubjectWindows {
   // Moves from events to rings shaped by `layout`, replaying the events into them.
   void ToRings(const WindowLayout& layout, Subject subject);
   static Ring MakeRing(const WindowSpec& spec);
+  void SetRings(std::vector<Ring> rings);
+  absl::Span<Ring> rings() { return absl::MakeSpan(rings_.get(), ring_count_); }
+  absl::Span<const Ring> rings() const { return absl::MakeConstSpan(rings_.get(), ring_count_); }
   static void AddToRing(Ring& ring, const Event& event, bool approved);
   bool approved(int i) const { return (approved_mask_ >> i) & 1; }
 
@@ -130,8 +140,10 @@ class SubjectWindows {
   uint8_t event_count_ = 0;
   uint8_t event_capacity_ = 0;
   uint8_t approved_mask_ = 0;  // bit i: events_[i] was approved
-  // Ring mode when not null: one ring per window of the subject, in layout.of(subject) order.
-  std::unique_ptr<std::vector<Ring>> rings_;
+  uint32_t ring_count_ = 0;
+  // Ring mode when not null: one ring per window of the subject, in layout.of(subject) order,
+  // in one block that a read walks in order (and Prefetch() starts loading).
+  std::unique_ptr<Ring[]> rings_;
 };
 
 }  // namespace vigil

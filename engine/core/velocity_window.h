@@ -1,7 +1,9 @@
 #pragma once
 
 // VelocityWindow counts events and sums their amounts over a sliding span of time, as a ring of
-// fixed time buckets. Memory is fixed (one bucket array), and reading or adding is O(buckets).
+// fixed time buckets. Memory is fixed, and reading or adding is O(buckets). The buckets of rule
+// sets' windows (12, see rules::WindowCollector) are held inside the object, so that a read does
+// not follow a pointer to them.
 //
 //   VelocityWindow w(WindowShape{.span_ms = 3'600'000, .buckets = 12});
 //   w.Add(now_ms, 5000);
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/types/span.h"
 
 namespace vigil {
@@ -58,6 +61,8 @@ class VelocityWindow {
     int64_t sum_minor = 0;
     int64_t count = 0;
   };
+  // Twelve buckets and the partly-in one.
+  static constexpr size_t kInlineSlots = 13;
 
   int64_t BucketIndex(int64_t time_ms) const;
   // Moves the ring forward so that `index` is its newest bucket, emptying buckets that expire.
@@ -69,7 +74,7 @@ class VelocityWindow {
   int64_t bucket_ms_;
   int64_t span_buckets_;
   int64_t newest_ = 0;  // index of the newest bucket in the ring
-  std::vector<Bucket> ring_;
+  absl::InlinedVector<Bucket, kInlineSlots> ring_;
 };
 
 }  // namespace vigil
