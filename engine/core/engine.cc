@@ -271,7 +271,7 @@ absl::Status Engine::Restore(const RestoredState& state) {
     restored.attempts_since_strong_auth = static_cast<int32_t>(user.attempts_since_strong_auth);
   }
   for (const SubjectSnapshot& subject : state.subjects) {
-    Sharded<SubjectWindows>& table = subject.subject == Subject::kDevice ? devices_ : merchants_;
+    SubjectTable& table = subject.subject == Subject::kDevice ? devices_ : merchants_;
     SubjectShard& shard = table.ShardFor(subject.id);
     absl::MutexLock lock(&shard.mu);
     shard.map[subject.id].Restore(subject.windows);
@@ -375,9 +375,8 @@ Engine::UserState& Engine::StateOf(UserShard& shard, absl::string_view user_id) 
   return shard.map[user_id];
 }
 
-Engine::SubjectShard* Engine::ShardIfRead(Sharded<SubjectWindows>& table,
-                                          const WindowLayout& layout, Subject subject,
-                                          absl::string_view id) {
+Engine::SubjectShard* Engine::ShardIfRead(SubjectTable& table, const WindowLayout& layout,
+                                          Subject subject, absl::string_view id) {
   if (id.empty() || layout.of(subject).empty()) return nullptr;
   return &table.ShardFor(id);
 }

@@ -274,9 +274,14 @@ class Engine {
     std::string mandate_id;
   };
 
-  using UserTable = Sharded<UserState, 64, absl::node_hash_map<std::string, UserState>>;
+  // 1,024 shards each: a decision holds its user's shard (and its device's) throughout, and
+  // under skewed traffic the calls of two server threads met on the same one of 64 often enough
+  // to wait on each other a hundred times a second (step 21 in bench/RESULTS.md).
+  static constexpr size_t kStateShards = 1024;
+  using UserTable = Sharded<UserState, kStateShards, absl::node_hash_map<std::string, UserState>>;
+  using SubjectTable = Sharded<SubjectWindows, kStateShards>;
   using UserShard = UserTable::Shard;
-  using SubjectShard = Sharded<SubjectWindows>::Shard;
+  using SubjectShard = SubjectTable::Shard;
 
   // Authorize up to durability: decides, records, queues the change and sets `sequence` to the
   // journal sequence the answer must wait for.
@@ -326,8 +331,8 @@ class Engine {
   absl::Status Writable() const;
   // The shard of a device's or merchant's windows, or nullptr when the policy reads none or the
   // id is empty (a charge with no device id has no device windows).
-  SubjectShard* ShardIfRead(Sharded<SubjectWindows>& table, const WindowLayout& layout,
-                            Subject subject, absl::string_view id);
+  SubjectShard* ShardIfRead(SubjectTable& table, const WindowLayout& layout, Subject subject,
+                            absl::string_view id);
 
   const Clock* const clock_;
   const EngineOptions options_;
@@ -337,8 +342,8 @@ class Engine {
 
   UserTable users_;
   // Lock order: a user's shard, then a device's, then a merchant's, then any index shard below.
-  Sharded<SubjectWindows> devices_;
-  Sharded<SubjectWindows> merchants_;
+  SubjectTable devices_;
+  SubjectTable merchants_;
   // Idempotency records, one per charge: the table that keeps growing. Many shards keep each
   // growth step small (a shard's table is rebuilt under its lock), so that no call waits long
   // behind one.

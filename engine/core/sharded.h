@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
@@ -32,7 +33,8 @@ template <typename Value, size_t kShards = 64,
           typename Map = absl::flat_hash_map<std::string, Value>>
 class Sharded {
  public:
-  struct Shard {
+  // A cache line each: threads working on neighbouring shards do not invalidate each other's.
+  struct alignas(ABSL_CACHELINE_SIZE) Shard {
     absl::Mutex mu;
     Map map ABSL_GUARDED_BY(mu);
   };
