@@ -50,6 +50,11 @@ void EncodeReason(const Reason& reason, v1::Reason& out) {
 
 absl::StatusOr<AuthorizeRequest> Decode(const v1::AuthorizeRequest& request) {
   AuthorizeRequest out;
+  if (absl::Status status = DecodeInto(request, out); !status.ok()) return status;
+  return out;
+}
+
+absl::Status DecodeInto(const v1::AuthorizeRequest& request, AuthorizeRequest& out) {
   switch (request.channel()) {
     case v1::CHANNEL_UNSPECIFIED:
       out.channel = Channel::kUnspecified;
@@ -100,9 +105,14 @@ absl::StatusOr<AuthorizeRequest> Decode(const v1::AuthorizeRequest& request) {
   out.merchant_category = request.merchant_category();
   out.device_id = request.device_id();
   out.event_time_ms = request.event_time_ms();
-  out.attributes.reserve(request.attributes_size());
-  for (const auto& [key, value] : request.attributes()) out.attributes.emplace_back(key, value);
-  return out;
+  out.attributes.resize(static_cast<size_t>(request.attributes_size()));
+  auto attribute = out.attributes.begin();
+  for (const auto& [key, value] : request.attributes()) {
+    attribute->first = key;
+    attribute->second = value;
+    ++attribute;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Outcome> Decode(v1::Outcome outcome) {

@@ -74,7 +74,7 @@ class Engine {
   absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request);
   // The same, without waiting for durability on this thread: `done` gets the answer once it is
   // durable, here or later on the journal's thread. For servers, whose threads should decide
-  // other calls meanwhile. `done` must not block.
+  // other calls meanwhile. `done` must not block. `request` is not read once this returns.
   using AuthorizeCallback = absl::AnyInvocable<void(absl::StatusOr<AuthorizeResponse>) &&>;
   void Authorize(const AuthorizeRequest& request, AuthorizeCallback done);
 
