@@ -42,6 +42,9 @@ TEST(ValidateAuthorizeTest, NamesTheFieldThatIsWrong) {
       {"currency", [](auto& r) { r.currency = "Cny"; }},
       {"merchant_category", [](auto& r) { r.merchant_category = std::string(129, '5'); }},
       {"device_id", [](auto& r) { r.device_id = std::string(129, 'd'); }},
+      // A control character anywhere in a long id, DEL included.
+      {"device_id", [](auto& r) { r.device_id = std::string(40, 'd') + "\x7f" + "d"; }},
+      {"merchant_id", [](auto& r) { r.merchant_id = std::string(33, 'm') + '\0'; }},
       {"event_time_ms", [](auto& r) { r.event_time_ms = -1; }},
       {"attributes",
        [](auto& r) {
