@@ -34,7 +34,6 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/any_invocable.h"
-#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -276,7 +275,7 @@ class Engine {
 
   // 1,024 shards each: a decision holds its user's shard (and its device's) throughout, and
   // under skewed traffic the calls of two server threads met on the same one of 64 often enough
-  // to wait on each other a hundred times a second (step 21 in bench/RESULTS.md).
+  // for one to wait for the other some seventy times a second (step 21 in bench/RESULTS.md).
   static constexpr size_t kStateShards = 1024;
   using UserTable = Sharded<UserState, kStateShards, absl::node_hash_map<std::string, UserState>>;
   using SubjectTable = Sharded<SubjectWindows, kStateShards>;
