@@ -136,5 +136,32 @@ TEST_F(SubjectWindowsTest, ANewLayoutCountsTheEventsItCanSee) {
   EXPECT_EQ(Read(kStart + 2 * kMinute)[0].count, 2);
 }
 
+TEST_F(SubjectWindowsTest, ANewLayoutKeepsTheRingsItSharesAndStartsTheOthersEmpty) {
+  constexpr int kEvents = 3 * SubjectWindows::kMaxEvents;
+  for (int i = 0; i < kEvents; ++i) Record(kStart + i * 1000, 100, /*merchant=*/i % 5, true);
+  ASSERT_FALSE(windows_.Save().windows.empty()) << "in ring mode";
+  // A reload keeps the 3 h approvals and the distinct merchants, drops the rest and adds a
+  // 30-minute attempts window, in another order.
+  layout_ = WindowLayout(
+      {
+          {Subject::kUser, WindowMetric::kAttempts, {30 * kMinute, 6}},
+          {Subject::kUser, WindowMetric::kDistinctMerchants, {10 * kMinute, 12}},
+          {Subject::kUser, WindowMetric::kApprovals, {3 * kHour, 12}},
+      },
+      2);
+  std::vector<WindowReading> r = Read(kStart + kEvents * 1000);
+  EXPECT_EQ(r[0].count, 0) << "a ring only the new layout has starts empty";
+  EXPECT_EQ(r[1].count, 5);
+  EXPECT_EQ(r[2].count, kEvents);
+  EXPECT_EQ(r[2].sum_minor, 100 * kEvents);
+  EXPECT_EQ(windows_.Save().windows.size(), 3u);
+  // Every ring goes on counting after the move.
+  Record(kStart + kEvents * 1000, 100, /*merchant=*/7, true);
+  r = Read(kStart + kEvents * 1000);
+  EXPECT_EQ(r[0].count, 1);
+  EXPECT_EQ(r[1].count, 6);
+  EXPECT_EQ(r[2].count, kEvents + 1);
+}
+
 }  // namespace
 }  // namespace vigil
