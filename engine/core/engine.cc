@@ -484,7 +484,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
   // here belongs to another user: a conflict.
   const TransactionKey txn_key(request.transaction_id);
   auto& txn_shard = transactions_.ShardForHash(txn_key.hash);
-  const std::string decision_id = MintDecisionId();
+  std::string decision_id;  // minted once the id is claimed: a retry or a conflict takes none
   TransactionRecord* claimed = nullptr;
   UserState* user = nullptr;
   MandateState* mandate = nullptr;
@@ -509,6 +509,7 @@ absl::StatusOr<AuthorizeResponse> Engine::Decide(const AuthorizeRequest& request
       return record.Response();
     }
     VIGIL_RETURN_IF_ERROR(Writable());
+    decision_id = MintDecisionId();
     // The record keeps the charged mandate's id with the others, in one allocation: resolve
     // the mandate first (the user's lock is held; a retry above creates no user).
     user = &StateOf(shard, request.user_id);
