@@ -45,9 +45,8 @@ CompiledRuleSet::CompiledRuleSet(RuleSetSettings settings, Plan plan,
       layout_(std::move(windows), NextLayoutId()),
       version_(InternString(version)),
       calendar_(settings_.utc_offset_ms),
-      hits_(new std::atomic<uint64_t>[rules_.size()]) {
-  for (size_t i = 0; i < rules_.size(); ++i) hits_[i].store(0, std::memory_order_relaxed);
-}
+      lines_per_stripe_((rules_.size() + HitLine::kCounts - 1) / HitLine::kCounts),
+      hits_(new HitLine[kHitStripes * lines_per_stripe_]) {}
 
 UserSegment CompiledRuleSet::Segment(std::optional<int> age) const {
   UserSegment segment;
@@ -94,6 +93,11 @@ Verdict CompiledRuleSet::Evaluate(const Facts& facts) const {
   context.memo = absl::MakeSpan(memo.data(), slots);
   context.memo_done = absl::MakeSpan(memo_done.data(), slots);
 
+  // Threads take stripes in turn as they first evaluate; with up to kHitStripes threads each
+  // has its own.
+  static std::atomic<size_t> next_stripe{0};
+  thread_local const size_t stripe =
+      next_stripe.fetch_add(1, std::memory_order_relaxed) % kHitStripes;
   Verdict verdict;
   for (const bool second_phase : {false, true}) {
     context.decision = verdict.decision;
@@ -101,7 +105,7 @@ Verdict CompiledRuleSet::Evaluate(const Facts& facts) const {
       const CompiledRule& rule = rules_[i];
       if (rule.reads_decision != second_phase) continue;
       if (!rules::Evaluate(plan_, rule.root, context).i) continue;
-      hits_[i].fetch_add(1, std::memory_order_relaxed);
+      hits(stripe, i).fetch_add(1, std::memory_order_relaxed);
       if (rule.mode == RuleMode::kShadow) {
         verdict.shadow_hits.push_back(RuleHit{rule.action, rule.reason});
         continue;
@@ -121,8 +125,11 @@ std::vector<RuleStats> CompiledRuleSet::Stats() const {
   std::vector<RuleStats> stats;
   stats.reserve(rules_.size());
   for (size_t i = 0; i < rules_.size(); ++i) {
-    stats.push_back(
-        RuleStats{rules_[i].id, rules_[i].mode, hits_[i].load(std::memory_order_relaxed)});
+    uint64_t count = 0;
+    for (size_t stripe = 0; stripe < kHitStripes; ++stripe) {
+      count += hits(stripe, i).load(std::memory_order_relaxed);
+    }
+    stats.push_back(RuleStats{rules_[i].id, rules_[i].mode, count});
   }
   return stats;
 }

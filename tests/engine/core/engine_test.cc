@@ -4,6 +4,7 @@
 #include "engine/core/engine.h"
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -25,15 +26,16 @@ constexpr int64_t kLocalMidnight = 1'795'708'800'000;
 // tests only, apart from the concurrency test, which does not read what it records.
 class FakePolicy final : public Policy {
  public:
-  FakePolicy()
-      : calendar_(kEightHours),
+  explicit FakePolicy(std::string version = "fake-1")
+      : version_(std::move(version)),
+        calendar_(kEightHours),
         layout_({{Subject::kUser, WindowMetric::kApprovals, WindowShape{kHour, 12}},
                  {Subject::kUser, WindowMetric::kAttempts, WindowShape{kHour, 12}}},
                 /*id=*/1) {
     reason_ = InternReason(Reason{"FAKE", "fake.rule", "the fake said so"});
   }
 
-  absl::string_view version() const override { return "fake-1"; }
+  absl::string_view version() const override { return version_; }
   const LocalCalendar& calendar() const override { return calendar_; }
   const WindowLayout& layout() const override { return layout_; }
   int64_t dormant_after_ms() const override { return 90 * 24 * kHour; }
@@ -67,6 +69,7 @@ class FakePolicy final : public Policy {
   mutable std::vector<WindowReading> seen_windows;
 
  private:
+  std::string version_;
   LocalCalendar calendar_;
   WindowLayout layout_;
   const Reason* reason_ = nullptr;
@@ -225,6 +228,52 @@ TEST_F(EngineTest, DecisionsCarryUniqueIdsAndThePolicyVersion) {
     ids.insert(response->decision_id);
   }
   EXPECT_EQ(ids.size(), 100u);
+}
+
+TEST_F(EngineTest, DecisionIdsAreUniqueAcrossThreads) {
+  // Each thread takes more decisions than a block of ids holds, so blocks run out and are
+  // taken again while the other threads take theirs.
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 1500;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        absl::StatusOr<AuthorizeResponse> response =
+            engine_.Authorize(Charge(absl::StrCat(t, "-", i), 1, absl::StrCat("user-", t)));
+        ASSERT_TRUE(response.ok()) << response.status();
+        ids[t].push_back(response->decision_id);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  absl::flat_hash_set<std::string> unique;
+  for (const std::vector<std::string>& of_thread : ids)
+    unique.insert(of_thread.begin(), of_thread.end());
+  EXPECT_EQ(unique.size(), size_t{kThreads * kPerThread});
+}
+
+TEST_F(EngineTest, ANewPolicyDecidesTheNextCallOnTheSameThread) {
+  ASSERT_EQ(engine_.Authorize(Charge("before", 1))->rules_version, "fake-1");
+  auto replacement = std::make_shared<FakePolicy>("fake-2");
+  replacement->decide = Decision::kChallenge;
+  engine_.SetPolicy(replacement);
+  absl::StatusOr<AuthorizeResponse> after = engine_.Authorize(Charge("after", 1));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->rules_version, "fake-2");
+  EXPECT_EQ(after->decision, Decision::kChallenge);
+}
+
+TEST_F(EngineTest, TwoEnginesOnOneThreadDecideEachWithItsOwnPolicy) {
+  Engine other(std::make_shared<FakePolicy>("other-1"), &clock_, EngineOptions{});
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<AuthorizeResponse> mine = engine_.Authorize(Charge(absl::StrCat("a", i), 1));
+    absl::StatusOr<AuthorizeResponse> theirs = other.Authorize(Charge(absl::StrCat("b", i), 1));
+    ASSERT_TRUE(mine.ok() && theirs.ok());
+    EXPECT_EQ(mine->rules_version, "fake-1");
+    EXPECT_EQ(theirs->rules_version, "other-1");
+  }
 }
 
 TEST_F(EngineTest, ARetryAfterTheRulesAreReplacedGetsTheFirstAnswerWhole) {

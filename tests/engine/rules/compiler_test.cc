@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -272,6 +273,35 @@ TEST_F(DecideTest, ShadowRulesAreReportedButNeverDecide) {
   EXPECT_EQ(stats[0].mode, RuleMode::kShadow);
   EXPECT_EQ(stats[0].hits, 2u);
   EXPECT_EQ(stats[1].hits, 1u);
+}
+
+TEST_F(DecideTest, HitsFromEveryThreadAreCounted) {
+  // More threads than the counters have stripes, so that some threads share one.
+  Use("rules:\n"
+      "  - {id: big, when: txn.amount > 10 CNY, action: challenge, code: BIG}\n"
+      "  - {id: never, when: txn.amount > 1000000 CNY, action: decline, code: NEVER}\n");
+  constexpr int kThreads = 12;
+  constexpr int kPerThread = 250;
+  AuthorizeRequest request;
+  request.amount_minor = 5000;
+  request.currency = "CNY";
+  Facts facts;
+  facts.request = &request;
+  facts.windows = {};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        EXPECT_EQ(rule_set_->Evaluate(facts).decision, Decision::kChallenge);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(Decide(5000).decision, Decision::kChallenge);  // and one on this thread
+  const std::vector<RuleStats> stats = rule_set_->Stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0].hits, uint64_t{kThreads * kPerThread + 1});
+  EXPECT_EQ(stats[1].hits, 0u);
 }
 
 TEST_F(DecideTest, ATenMinuteDeviceWindowNeedsNoCode) {
