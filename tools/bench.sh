@@ -157,7 +157,8 @@ pids=()
 echo "== in-process micro-benchmarks =="
 micro=(--benchmark_format=json --benchmark_repetitions="$micro_reps")
 "$bin/engine_benchmark" "${micro[@]}" \
-  --benchmark_filter='HotUser|IdempotentRetry|WindowUpdate|SweepStep' >"$out/engine.json"
+  --benchmark_filter='HotUser|IdempotentRetry|WindowUpdate|SweepStep|TwoThreads' \
+  >"$out/engine.json"
 "$bin/rule_set_benchmark" "${micro[@]}" >"$out/rules.json"
 echo "   1,000,000 users, compiled rules ($one_m_reps runs of a million decisions)"
 "$bin/engine_benchmark" --benchmark_format=json --benchmark_repetitions="$one_m_reps" \
