@@ -26,8 +26,10 @@ constexpr int64_t kLocalMidnight = 1'795'708'800'000;
 // tests only, apart from the concurrency test, which does not read what it records.
 class FakePolicy final : public Policy {
  public:
-  explicit FakePolicy(std::string version = "fake-1")
-      : version_(std::move(version)),
+  // The version is interned, as Policy::version() must be: idempotency records keep pointing
+  // at it after the policy is replaced.
+  explicit FakePolicy(absl::string_view version = "fake-1")
+      : version_(InternString(version)),
         calendar_(kEightHours),
         layout_({{Subject::kUser, WindowMetric::kApprovals, WindowShape{kHour, 12}},
                  {Subject::kUser, WindowMetric::kAttempts, WindowShape{kHour, 12}}},
@@ -35,7 +37,7 @@ class FakePolicy final : public Policy {
     reason_ = InternReason(Reason{"FAKE", "fake.rule", "the fake said so"});
   }
 
-  absl::string_view version() const override { return version_; }
+  absl::string_view version() const override { return *version_; }
   const LocalCalendar& calendar() const override { return calendar_; }
   const WindowLayout& layout() const override { return layout_; }
   int64_t dormant_after_ms() const override { return 90 * 24 * kHour; }
@@ -69,7 +71,7 @@ class FakePolicy final : public Policy {
   mutable std::vector<WindowReading> seen_windows;
 
  private:
-  std::string version_;
+  const std::string* version_;
   LocalCalendar calendar_;
   WindowLayout layout_;
   const Reason* reason_ = nullptr;
