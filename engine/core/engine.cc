@@ -57,10 +57,6 @@ bool SameCharge(const AuthorizeRequest& request, absl::string_view user_id,
          request.amount_minor == amount_minor && request.currency == currency;
 }
 
-}  // namespace
-
-namespace {
-
 uint64_t NextEngineSerial() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
@@ -186,7 +182,7 @@ const Policy& Engine::ThreadPolicy() {
   thread_local Held held;
   // A thread that sees the new generation loads the policy stored before it was counted.
   const uint64_t generation = policy_generation_.load(std::memory_order_acquire);
-  if (held.engine != serial_ || held.generation != generation || held.policy == nullptr) {
+  if (held.engine != serial_ || held.generation != generation) {
     held.policy = policy_.load();
     held.engine = serial_;
     held.generation = generation;

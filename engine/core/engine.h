@@ -280,7 +280,7 @@ class Engine {
   static constexpr size_t kStateShards = 1024;
   using UserTable = Sharded<UserState, kStateShards, absl::node_hash_map<std::string, UserState>>;
   // Device and merchant ids inline in the slot, up to 24 bytes: the key compare of a lookup
-  // reads no other cache line (step 23 in bench/RESULTS.md).
+  // reads no other cache line (step 24 in bench/RESULTS.md).
   using SubjectTable = Sharded<SubjectWindows, kStateShards, InlineKeyMap<SubjectWindows>>;
   using UserShard = UserTable::Shard;
   using SubjectShard = SubjectTable::Shard;

@@ -224,7 +224,7 @@ BENCHMARK(BM_Engine_Authorize1MUsersHandwritten)->Iterations(1'000'000);
 
 // Two threads deciding at once on one engine, as vigild's two server threads do: 20,000 users
 // (the harness's number), each thread charging its own half in a random order, all at one
-// merchant. What the threads share — the policy, the counters, the merchant — shows here as
+// merchant. What the threads share — the policy, counters, the shards' locks — shows here as
 // time per decision beyond a single thread's.
 void BM_Engine_AuthorizeTwoThreads(benchmark::State& state) {
   constexpr int kUsers = 20'000;

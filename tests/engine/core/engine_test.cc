@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/core/interned.h"
 #include "gtest/gtest.h"
 
@@ -22,8 +23,8 @@ constexpr int64_t kEightHours = 8 * kHour;
 // 2026-11-27 00:00 in UTC+8.
 constexpr int64_t kLocalMidnight = 1'795'708'800'000;
 
-// Decides `decision` for every call and keeps a copy of the facts it last saw. Single-threaded
-// tests only, apart from the concurrency test, which does not read what it records.
+// Decides `decision` for every call and keeps a copy of the facts it last saw, written under a
+// lock so that tests may decide on several threads; they read it with no call in flight.
 class FakePolicy final : public Policy {
  public:
   // The version is interned, as Policy::version() must be: idempotency records keep pointing
@@ -52,10 +53,13 @@ class FakePolicy final : public Policy {
     return absl::OkStatus();
   }
   Verdict Evaluate(const Facts& facts) const override {
-    seen_now_ms = facts.now_ms;
-    seen_mandate = facts.mandate;
-    seen_day_used = facts.user_day_used_minor;
-    seen_windows.assign(facts.windows.begin(), facts.windows.end());
+    {
+      absl::MutexLock lock(&seen_mu_);
+      seen_now_ms = facts.now_ms;
+      seen_mandate = facts.mandate;
+      seen_day_used = facts.user_day_used_minor;
+      seen_windows.assign(facts.windows.begin(), facts.windows.end());
+    }
     Verdict verdict;
     verdict.decision = decide.load();
     if (verdict.decision != Decision::kApprove) {
@@ -71,6 +75,7 @@ class FakePolicy final : public Policy {
   mutable std::vector<WindowReading> seen_windows;
 
  private:
+  mutable absl::Mutex seen_mu_;
   const std::string* version_;
   LocalCalendar calendar_;
   WindowLayout layout_;

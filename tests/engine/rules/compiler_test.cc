@@ -287,7 +287,6 @@ TEST_F(DecideTest, HitsFromEveryThreadAreCounted) {
   request.currency = "CNY";
   Facts facts;
   facts.request = &request;
-  facts.windows = {};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
