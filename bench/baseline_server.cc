@@ -14,6 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/net/tls_credentials.h"
 #include "engine/server/arena_messages.h"
 #include "engine/server/dashed_flags.h"
 #include "grpcpp/security/server_credentials.h"
@@ -21,6 +22,9 @@
 #include "vigil/v1/vigil.grpc.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50052", "address to serve on, HOST:PORT");
+ABSL_FLAG(std::string, tls_cert, "", "serve TLS with this certificate, as vigild does");
+ABSL_FLAG(std::string, tls_key, "", "the private key of --tls-cert");
+ABSL_FLAG(std::string, tls_client_ca, "", "require client certificates of this CA (mutual TLS)");
 
 namespace {
 
@@ -61,10 +65,25 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The same credentials as vigild's, so that a TLS run of both prices the engine, not TLS.
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
+    vigil::net::ServerTls tls;
+    tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+    tls.key_file = absl::GetFlag(FLAGS_tls_key);
+    tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> made =
+        vigil::net::MakeServerCredentials(tls);
+    if (!made.ok()) {
+      std::fprintf(stderr, "vigil-baseline: %s\n", std::string(made.status().message()).c_str());
+      return 2;
+    }
+    credentials = *std::move(made);
+  }
   ImmediateRiskEngine service;
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), credentials, &port);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {

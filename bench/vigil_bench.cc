@@ -41,6 +41,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/net/client_flags.h"
 #include "engine/server/arena_messages.h"
 #include "engine/server/dashed_flags.h"
 #include "grpcpp/create_channel.h"
@@ -66,6 +67,10 @@ ABSL_FLAG(uint64_t, seed, 1, "random seed");
 ABSL_FLAG(bool, setup, true, "give every user a profile and a general mandate first");
 ABSL_FLAG(bool, json, false, "print the result as JSON");
 ABSL_FLAG(bool, progress, true, "print a progress line every second (to stderr)");
+ABSL_FLAG(int, deadline_ms, 5000, "deadline of each call; answers within it count in the goodput");
+ABSL_FLAG(int, revoke_all_every_ms, 0,
+          "also, on a connection of its own, grant a probe user a mandate and time its "
+          "RevokeAllMandates, every this many ms (0: off): the one-click cancel under load");
 
 namespace {
 
@@ -88,6 +93,15 @@ class Zipf {
  private:
   std::vector<double> cdf_;
 };
+
+// When the bench users consented to their general mandates: 2026-01-01T00:00:00Z.
+constexpr int64_t kSetupConsentMs = 1'767'225'600'000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string UserId(int i) { return absl::StrCat(absl::GetFlag(FLAGS_user_prefix), i); }
 
@@ -119,6 +133,7 @@ class Recorder {
               const grpc::Status& status, v1::Decision decision) {
     const double us = std::chrono::duration<double, std::micro>(done - intended).count();
     const bool authorize = kind == Kind::kCharge || kind == Kind::kAttackCharge;
+    const bool in_time = us <= absl::GetFlag(FLAGS_deadline_ms) * 1000.0;
     absl::MutexLock lock(&mu_);
     // The progress line shows the warm-up too; the summary only the measured interval.
     if (authorize && status.ok()) window_.push_back(us);
@@ -141,6 +156,7 @@ class Recorder {
     }
     // Every Authorize, attack or not, counts in the headline latency: it is the same call.
     authorize_.us.push_back(us);
+    if (in_time) ++in_time_;
     so_far_[std::min(static_cast<size_t>(us / kBucketUs), so_far_.size() - 1)] += 1;
   }
   void SetInterval(Clock::time_point from, Clock::time_point until) {
@@ -169,6 +185,16 @@ class Recorder {
     window.us.swap(window_);
     return {window.Sorted().At(0.99), window.us.size()};
   }
+  // A RevokeAllMandates of the probe, answered after `us`.
+  void RecordRevokeAll(Clock::time_point done, double us, bool ok) {
+    absl::MutexLock lock(&mu_);
+    if (done < measure_from_ || done >= measure_until_) return;
+    if (ok) {
+      revoke_all_.us.push_back(us);
+    } else {
+      ++revoke_all_errors_;
+    }
+  }
   int64_t Errors() {
     absl::MutexLock lock(&mu_);
     int64_t total = 0;
@@ -184,6 +210,9 @@ class Recorder {
     std::map<int, int64_t> attack_decisions;  // charges in attack bursts
     size_t mandate_ops = 0;
     double mandate_p50_ms = 0, mandate_p99_ms = 0;
+    size_t in_time = 0;  // Authorize answers within the deadline
+    size_t revoke_all = 0, revoke_all_errors = 0;
+    double revoke_all_p50_ms = 0, revoke_all_p99_ms = 0, revoke_all_max_ms = 0;
   };
   Summary Summarize() {
     absl::MutexLock lock(&mu_);
@@ -202,6 +231,13 @@ class Recorder {
     summary.mandate_ops = mandate_ops_.us.size();
     summary.mandate_p50_ms = mandate_ops_.At(0.5);
     summary.mandate_p99_ms = mandate_ops_.At(0.99);
+    summary.in_time = in_time_;
+    revoke_all_.Sorted();
+    summary.revoke_all = revoke_all_.us.size();
+    summary.revoke_all_errors = revoke_all_errors_;
+    summary.revoke_all_p50_ms = revoke_all_.At(0.5);
+    summary.revoke_all_p99_ms = revoke_all_.At(0.99);
+    summary.revoke_all_max_ms = revoke_all_.At(1.0);
     return summary;
   }
 
@@ -211,6 +247,9 @@ class Recorder {
   Clock::time_point measure_until_ ABSL_GUARDED_BY(mu_) = Clock::time_point::max();
   Latencies authorize_ ABSL_GUARDED_BY(mu_);
   Latencies mandate_ops_ ABSL_GUARDED_BY(mu_);
+  Latencies revoke_all_ ABSL_GUARDED_BY(mu_);
+  size_t revoke_all_errors_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t in_time_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<double> window_ ABSL_GUARDED_BY(mu_);
   // Measured Authorize latencies in 10 µs buckets up to 1 s, for the progress line: cheap to
   // keep, cheap to read every second.
@@ -274,13 +313,14 @@ class Traffic {
 
 class Load {
  public:
-  Load() {
+  explicit Load(std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : credentials_(std::move(credentials)) {
     for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_channels)); ++i) {
       // A channel argument that differs per channel keeps gRPC from sharing one connection.
       grpc::ChannelArguments arguments;
       arguments.SetInt("vigil.bench.channel", i);
-      auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
-                                               grpc::InsecureChannelCredentials(), arguments);
+      auto channel =
+          grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials_, arguments);
       risk_.push_back(v1::RiskEngine::NewStub(channel));
       mandates_.push_back(v1::Mandates::NewStub(channel));
     }
@@ -295,8 +335,8 @@ class Load {
     absl::Mutex mu;
     absl::Status first_error;
     auto work = [&](size_t stub) {
-      auto profiles = v1::Users::NewStub(
-          grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
+      auto profiles =
+          v1::Users::NewStub(grpc::CreateChannel(absl::GetFlag(FLAGS_target), credentials_));
       for (int i = next++; i < users; i = next++) {
         v1::UserProfile profile;
         profile.set_user_id(UserId(i));
@@ -312,6 +352,9 @@ class Load {
           grant.set_merchant_id("*");
           grant.mutable_consent()->set_explicit_opt_in(true);
           grant.mutable_consent()->set_terms_version("bench");
+          // A fixed time, so that another run's setup repeats this grant exactly (the same
+          // request_id with other content would be ALREADY_EXISTS).
+          grant.mutable_consent()->set_consented_at_ms(kSetupConsentMs);
           grpc::ClientContext grant_context;
           v1::Mandate mandate;
           status = mandates_[stub]->GrantMandate(&grant_context, grant, &mandate);
@@ -379,7 +422,46 @@ class Load {
     Wait(until);
   }
 
+  // Until `until`: every --revoke-all-every-ms, grants a probe user (one the traffic never
+  // charges) a mandate and times the RevokeAllMandates that cancels it, on a connection of its
+  // own, as a user's one-click cancel would arrive during a flood.
+  void ProbeRevokeAll(Clock::time_point until) {
+    grpc::ChannelArguments arguments;
+    arguments.SetInt("vigil.bench.channel", -1);
+    auto mandates = v1::Mandates::NewStub(
+        grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials_, arguments));
+    const auto every = std::chrono::milliseconds(absl::GetFlag(FLAGS_revoke_all_every_ms));
+    for (int i = 0; Clock::now() < until; ++i) {
+      const std::string user = absl::StrCat("bench-probe-", run_, "-", i);
+      v1::GrantMandateRequest grant;
+      grant.set_request_id(absl::StrCat(user, "-grant"));
+      grant.set_user_id(user);
+      grant.set_merchant_id("bench-probe-shop");
+      grant.mutable_consent()->set_explicit_opt_in(true);
+      grant.mutable_consent()->set_terms_version("bench");
+      grant.mutable_consent()->set_consented_at_ms(NowMs());
+      grpc::ClientContext grant_context;
+      grant_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      v1::Mandate granted;
+      (void)mandates->GrantMandate(&grant_context, grant, &granted);
+      v1::RevokeAllMandatesRequest revoke;
+      revoke.set_user_id(user);
+      revoke.set_reason("bench: one-click cancel during load");
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(absl::GetFlag(FLAGS_deadline_ms)));
+      v1::RevokeAllMandatesResponse revoked;
+      const Clock::time_point sent = Clock::now();
+      const grpc::Status status = mandates->RevokeAllMandates(&context, revoke, &revoked);
+      const Clock::time_point done = Clock::now();
+      recorder_.RecordRevokeAll(
+          done, std::chrono::duration<double, std::micro>(done - sent).count(), status.ok());
+      std::this_thread::sleep_until(sent + every);
+    }
+  }
+
   Recorder& recorder() { return recorder_; }
+  int in_flight() const { return in_flight_.load(); }
 
  private:
   using Finish = std::function<void(Kind, const grpc::Status&, v1::Decision)>;
@@ -391,7 +473,10 @@ class Load {
   struct Call : vigil::server::ArenaPair<Request, Response> {
     grpc::ClientContext context;
 
-    Call() { context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5)); }
+    Call() {
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(absl::GetFlag(FLAGS_deadline_ms)));
+    }
   };
 
   void Charge(size_t stub, uint64_t n, const Traffic::Op& op, Finish finish) {
@@ -418,6 +503,7 @@ class Load {
     call->request.set_merchant_id(absl::StrCat("bench-shop-", n % 97));
     call->request.mutable_consent()->set_explicit_opt_in(true);
     call->request.mutable_consent()->set_terms_version("bench");
+    call->request.mutable_consent()->set_consented_at_ms(NowMs());
     mandates_[stub]->async()->GrantMandate(
         &call->context, &call->request, &call->response,
         [this, call, user = op.user, finish = std::move(finish)](grpc::Status status) {
@@ -440,12 +526,20 @@ class Load {
         });
   }
 
+  // Until `until`, then until the calls in flight are answered, but no longer than their
+  // deadline (and a second): each call ends by its deadline whatever the server does, so the
+  // run ends on time even against a server that has stopped answering.
   void Wait(Clock::time_point until) {
-    while (Clock::now() < until || in_flight_.load() > 0) {
+    std::this_thread::sleep_until(until);
+    const Clock::time_point give_up = until +
+                                      std::chrono::milliseconds(absl::GetFlag(FLAGS_deadline_ms)) +
+                                      std::chrono::seconds(1);
+    while (in_flight_.load() > 0 && Clock::now() < give_up) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
 
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   Traffic traffic_;
   std::vector<std::unique_ptr<v1::RiskEngine::Stub>> risk_;
   std::vector<std::unique_ptr<v1::Mandates::Stub>> mandates_;
@@ -501,8 +595,20 @@ int main(int argc, char** argv) {
                  "between 0 and 1, --attack-every 0 or more\n");
     return 2;
   }
+  if (absl::GetFlag(FLAGS_deadline_ms) < 1 || absl::GetFlag(FLAGS_revoke_all_every_ms) < 0) {
+    std::fprintf(stderr,
+                 "vigil-bench: --deadline-ms must be at least 1, --revoke-all-every-ms "
+                 "0 or more\n");
+    return 2;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      vigil::net::ChannelCredentialsFromFlags();
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "vigil-bench: %s\n", std::string(credentials.status().message()).c_str());
+    return 2;
+  }
   const bool json = absl::GetFlag(FLAGS_json);
-  Load load;
+  Load load(*std::move(credentials));
   if (absl::GetFlag(FLAGS_setup)) {
     if (absl::GetFlag(FLAGS_progress)) {
       std::fprintf(stderr, "vigil-bench: setting up %d users\n", absl::GetFlag(FLAGS_users));
@@ -536,6 +642,10 @@ int main(int argc, char** argv) {
       }
     }
   });
+  std::thread probe;
+  if (absl::GetFlag(FLAGS_revoke_all_every_ms) > 0) {
+    probe = std::thread([&] { load.ProbeRevokeAll(until); });
+  }
   if (mode == "closed") {
     load.Closed(until);
   } else {
@@ -543,6 +653,7 @@ int main(int argc, char** argv) {
   }
   finished = true;
   progress.join();
+  if (probe.joinable()) probe.join();
 
   const Recorder::Summary summary = load.recorder().Summarize();
   const double rate = summary.calls / absl::GetFlag(FLAGS_duration_s);
@@ -551,6 +662,7 @@ int main(int argc, char** argv) {
     errors.push_back(json ? absl::StrCat("\"", CodeName(code), "\": ", count)
                           : absl::StrCat(CodeName(code), " ", count));
   }
+  const double goodput = summary.in_time / absl::GetFlag(FLAGS_duration_s);
   int64_t attack_charges = 0;
   for (const auto& [decision, count] : summary.attack_decisions) attack_charges += count;
   if (json) {
@@ -560,18 +672,24 @@ int main(int argc, char** argv) {
         "\"rate\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
         "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"errors\": {%s}, \"decisions\": %s, "
         "\"attack_decisions\": %s, \"mandate_ops\": %zu, \"mandate_ops_p50_ms\": %.3f, "
-        "\"mandate_ops_p99_ms\": %.3f}\n",
+        "\"mandate_ops_p99_ms\": %.3f, \"deadline_ms\": %d, \"goodput\": %.1f, "
+        "\"revoke_all\": %zu, \"revoke_all_errors\": %zu, \"revoke_all_p50_ms\": %.3f, "
+        "\"revoke_all_p99_ms\": %.3f, \"revoke_all_max_ms\": %.3f}\n",
         absl::GetFlag(FLAGS_target).c_str(), mode.c_str(), absl::GetFlag(FLAGS_concurrency),
         absl::GetFlag(FLAGS_rate), absl::GetFlag(FLAGS_duration_s), absl::GetFlag(FLAGS_users),
         absl::GetFlag(FLAGS_elderly_share), summary.calls, rate, summary.p50_ms, summary.p90_ms,
         summary.p99_ms, summary.p999_ms, summary.max_ms, absl::StrJoin(errors, ", ").c_str(),
         Mix(summary.decisions, true).c_str(), Mix(summary.attack_decisions, true).c_str(),
-        summary.mandate_ops, summary.mandate_p50_ms, summary.mandate_p99_ms);
+        summary.mandate_ops, summary.mandate_p50_ms, summary.mandate_p99_ms,
+        absl::GetFlag(FLAGS_deadline_ms), goodput, summary.revoke_all, summary.revoke_all_errors,
+        summary.revoke_all_p50_ms, summary.revoke_all_p99_ms, summary.revoke_all_max_ms);
   } else {
     std::printf("vigil-bench: %s loop against %s, %.1f s measured after %.1f s warm-up\n",
                 mode.c_str(), absl::GetFlag(FLAGS_target).c_str(), absl::GetFlag(FLAGS_duration_s),
                 absl::GetFlag(FLAGS_warmup_s));
     std::printf("  rate         %.0f Authorize calls/s (%zu calls)\n", rate, summary.calls);
+    std::printf("  goodput      %.0f answers/s within the %d ms deadline\n", goodput,
+                absl::GetFlag(FLAGS_deadline_ms));
     std::printf("  latency ms   p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
                 summary.p50_ms, summary.p90_ms, summary.p99_ms, summary.p999_ms, summary.max_ms);
     std::printf("  errors       %s\n",
@@ -587,5 +705,21 @@ int main(int argc, char** argv) {
                   summary.mandate_ops, summary.mandate_p50_ms, summary.mandate_p99_ms);
     }
   }
-  return summary.calls > 0 && summary.errors.empty() ? 0 : 1;
+  if (summary.revoke_all + summary.revoke_all_errors > 0 && !json) {
+    std::printf(
+        "  revoke-all   %zu one-click cancels, p50 %.3f ms  p99 %.3f ms  max %.3f ms, "
+        "%zu failed\n",
+        summary.revoke_all, summary.revoke_all_p50_ms, summary.revoke_all_p99_ms,
+        summary.revoke_all_max_ms, summary.revoke_all_errors);
+  }
+  const int rc = summary.calls > 0 && summary.errors.empty() ? 0 : 1;
+  if (load.in_flight() > 0) {
+    // Calls that outlived their deadline by a second: gRPC has not ended them. Their callbacks
+    // would run into objects being destroyed, so the process ends here, with its report out.
+    std::fprintf(stderr, "vigil-bench: %d calls still in flight past their deadline\n",
+                 load.in_flight());
+    std::fflush(nullptr);
+    std::_Exit(rc);
+  }
+  return rc;
 }

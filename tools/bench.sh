@@ -90,7 +90,7 @@ PY
 
 baseline_port=$(free_port) vigild_port=$(free_port) store_port=$(free_port)
 start baseline "$baseline_port" "$bin/vigil-baseline" --listen "127.0.0.1:$baseline_port"
-start vigild "$vigild_port" "$bin/vigild" --listen "127.0.0.1:$vigild_port" --rules rules \
+start vigild "$vigild_port" "$bin/vigild" --listen "127.0.0.1:$vigild_port" --admin-listen 127.0.0.1:0 --rules rules \
   --rules-poll-ms 0
 baseline=(--target "127.0.0.1:$baseline_port" --setup=false --users "$users" --zipf 0.9)
 vigild=(--target "127.0.0.1:$vigild_port" --users "$users" --zipf 0.9)
@@ -103,7 +103,7 @@ setup_users() {
 
 restart_vigild() {  # a fresh vigild with the users set up, so that every run starts alike
   stop "$vigild_pid"
-  start vigild "$vigild_port" "$bin/vigild" --listen "127.0.0.1:$vigild_port" --rules rules \
+  start vigild "$vigild_port" "$bin/vigild" --listen "127.0.0.1:$vigild_port" --admin-listen 127.0.0.1:0 --rules rules \
     --rules-poll-ms 0
   setup_users
 }
@@ -146,7 +146,7 @@ bench "gateway-vigild" --target "127.0.0.1:$vigild_port" --users "$gateway_users
 
 echo "== gRPC: vigild with the embedded store (--fsync), closed loop =="
 mkdir "$out/data"
-start vigild-store "$store_port" "$bin/vigild" --listen "127.0.0.1:$store_port" --rules rules \
+start vigild-store "$store_port" "$bin/vigild" --listen "127.0.0.1:$store_port" --admin-listen 127.0.0.1:0 --rules rules \
   --rules-poll-ms 0 --data-dir "$out/data" --fsync
 bench "closed-vigild-store" --target "127.0.0.1:$store_port" --users "$users" --zipf 0.9
 

@@ -6,6 +6,8 @@ packages=(
   cmake make g++ pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   libabsl-dev libyaml-cpp-dev librocksdb-dev libjemalloc-dev
+  libboost-dev libspdlog-dev prometheus-cpp-dev  # admin HTTP (Asio/Beast), logs, /metrics
+  openssl prometheus          # certificates for the TLS tests; promtool checks /metrics
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3  # the test and bench scripts pick free ports and write JSON with it

@@ -17,6 +17,9 @@
 namespace vigil {
 namespace {
 
+// How far ahead of vigild's clock a caller's consent time may be: their clocks differ.
+constexpr int64_t kConsentClockSkewMs = 60 * 1000;
+
 // A bijection on 64-bit integers (SplitMix64's finaliser): consecutive counters become ids that
 // look unrelated, yet never collide within one seed.
 uint64_t Mix(uint64_t x) {
@@ -834,6 +837,19 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
         "consent.terms_version: the version of the terms the user accepted is required");
   }
   const int64_t now_ms = clock_->NowMs();
+  // When the user consented is part of the evidence of consent: without it, or dated later than
+  // the grant itself, the consent proves nothing. A minute of clock skew between the caller and
+  // vigild is allowed.
+  if (request.consent.consented_at_ms == 0) {
+    return absl::FailedPreconditionError(
+        "consent.consented_at_ms: when the user consented is part of the evidence of consent "
+        "and is required");
+  }
+  if (request.consent.consented_at_ms > now_ms + kConsentClockSkewMs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consent.consented_at_ms: ", request.consent.consented_at_ms,
+                     " is in the future; the consent must come before the grant"));
+  }
   if (request.expires_at_ms != 0 && request.expires_at_ms <= now_ms) {
     return absl::InvalidArgumentError(
         absl::StrCat("expires_at_ms: ", request.expires_at_ms, " is not in the future"));
@@ -1076,6 +1092,12 @@ absl::StatusOr<UserProfile> Engine::PutUserProfile(const UserProfile& profile) {
   if (!profile.birth_date.empty()) birth_date = *ParseDate(profile.birth_date);
   const std::shared_ptr<const Policy> policy = policy_.load();
   const int64_t now_ms = clock_->NowMs();
+  // A birth date after today would make the user's age negative, and so never elderly: the
+  // stricter policy would silently not apply.
+  if (birth_date.has_value() && *birth_date > policy->calendar().DayOf(now_ms)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("birth_date: ", profile.birth_date, " is in the future"));
+  }
 
   VIGIL_RETURN_IF_ERROR(
       policy->CheckProfile(profile, policy->Segment(AgeAt(birth_date, *policy, now_ms))));
@@ -1111,6 +1133,22 @@ absl::StatusOr<UserProfile> Engine::GetUserProfile(absl::string_view user_id) {
   }
   AwaitVisible(sequence);
   return profile;
+}
+
+Engine::RecordCounts Engine::CountRecords() {
+  RecordCounts counts;
+  auto count = [](auto& table) {
+    size_t total = 0;
+    for (auto& shard : table.shards()) {
+      absl::MutexLock lock(&shard.mu);
+      total += shard.map.size();
+    }
+    return total;
+  };
+  counts.users = count(users_);
+  counts.transactions = count(transactions_);
+  counts.grants = count(grants_);
+  return counts;
 }
 
 }  // namespace vigil

@@ -123,6 +123,15 @@ class Engine {
   // INVALID_ARGUMENT when `part` is not below `parts`.
   absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part = 0, size_t parts = 1);
 
+  // How many records the engine holds, for an operator sizing its memory. Locks each shard in
+  // turn, briefly: for a scrape, not for the hot path.
+  struct RecordCounts {
+    size_t users = 0;
+    size_t transactions = 0;  // idempotency records
+    size_t grants = 0;        // grant idempotency records (request_id)
+  };
+  RecordCounts CountRecords();
+
   // With a journal, every call that changes state makes the change durable before it returns
   // OK; while the journal cannot write, such calls return UNAVAILABLE and change nothing, and
   // reads keep working.

@@ -219,6 +219,7 @@ class CaseRunner {
     // Granted `idle` ago (an expired one a day earlier, ending an hour ago).
     const bool expired = status == "EXPIRED";
     clock_.SetMs(now - idle - (expired ? 24 * 3600 * 1000 : 0));
+    grant.consent.consented_at_ms = clock_.NowMs();  // the user consents as the mandate is granted
     if (expired) grant.expires_at_ms = now - 3600 * 1000;
     absl::StatusOr<vigil::Mandate> granted = engine_->GrantMandate(grant);
     if (!granted.ok()) {

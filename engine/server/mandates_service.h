@@ -1,15 +1,19 @@
 #pragma once
 
 #include "engine/core/engine.h"
+#include "engine/server/admission.h"
+#include "engine/server/metrics.h"
 #include "vigil/v1/vigil.grpc.pb.h"
 
 namespace vigil::server {
 
 // vigil.v1.Mandates on the gRPC callback API: decodes, calls the Engine, encodes.
-// Thread-safe; the engine outlives the service.
+// Calls beyond `admission`'s limit get RESOURCE_EXHAUSTED at once (Admitted()).
+// Thread-safe; the engine, admission and metrics outlive the service.
 class MandatesService final : public v1::Mandates::CallbackService {
  public:
-  explicit MandatesService(Engine* engine) : engine_(engine) {}
+  MandatesService(Engine* engine, Admission* admission, ServerMetrics* metrics)
+      : engine_(engine), admission_(admission), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* GrantMandate(grpc::CallbackServerContext* context,
                                          const v1::GrantMandateRequest* request,
@@ -35,6 +39,8 @@ class MandatesService final : public v1::Mandates::CallbackService {
 
  private:
   Engine* const engine_;
+  Admission* const admission_;
+  ServerMetrics* const metrics_;
 };
 
 }  // namespace vigil::server

@@ -21,13 +21,17 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* UsersService::PutUserProfile(grpc::CallbackServerContext* context,
                                                        const v1::UserProfile* request,
                                                        v1::UserProfile* response) {
-  return Reply(context, engine_->PutUserProfile(Decode(*request)), response);
+  return Admitted(*admission_, *metrics_, context, [&]() -> grpc::ServerUnaryReactor* {
+    return Reply(context, engine_->PutUserProfile(Decode(*request)), response);
+  });
 }
 
 grpc::ServerUnaryReactor* UsersService::GetUserProfile(grpc::CallbackServerContext* context,
                                                        const v1::GetUserProfileRequest* request,
                                                        v1::UserProfile* response) {
-  return Reply(context, engine_->GetUserProfile(request->user_id()), response);
+  return Admitted(*admission_, *metrics_, context, [&]() -> grpc::ServerUnaryReactor* {
+    return Reply(context, engine_->GetUserProfile(request->user_id()), response);
+  });
 }
 
 }  // namespace vigil::server

@@ -10,22 +10,98 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "engine/core/stable_hash.h"
+#include "engine/rules/compiled_rule_set.h"
 #include "engine/rules/rule_set.h"
+#include "engine/server/log.h"
 #include "engine/server/system_clock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/text_serializer.h"
+#include "vigil/v1/vigil.pb.h"
 
 namespace vigil::server {
+namespace {
+
+// The host of HOST:PORT, without the brackets of an IPv6 address.
+absl::string_view HostOf(absl::string_view listen) {
+  if (absl::ConsumePrefix(&listen, "[")) return listen.substr(0, listen.find(']'));
+  const size_t colon = listen.rfind(':');
+  return colon == absl::string_view::npos ? listen : listen.substr(0, colon);
+}
+
+bool IsLoopback(absl::string_view listen) {
+  const absl::string_view host = HostOf(listen);
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+// Refuses combinations that would serve less safely than the operator may think.
+absl::Status CheckSecurity(const ServerOptions& options) {
+  const bool tls = !options.tls.cert_file.empty() || !options.tls.key_file.empty();
+  if (!tls && !options.tls.client_ca_file.empty()) {
+    return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (!options.authz_policy_file.empty() && options.tls.client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--authz-policy needs mutual TLS (--tls-cert, --tls-key and --tls-client-ca): callers "
+        "are known only by their client certificates");
+  }
+  if (!tls && !options.insecure && !IsLoopback(options.listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to serve plaintext on ", options.listen,
+        ", which is not a loopback address: give --tls-cert and --tls-key (and --tls-client-ca "
+        "for mutual TLS), or --insecure to accept it"));
+  }
+  if (!options.admin_listen.empty() && !options.insecure && !IsLoopback(options.admin_listen)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("refusing to serve admin HTTP (plaintext) on ", options.admin_listen,
+                     ", which is not a loopback address: give --insecure to accept it"));
+  }
+  if (options.max_inflight <= 0 || options.max_inflight_users <= 0) {
+    return absl::InvalidArgumentError("--max-inflight and --max-inflight-users must be above 0");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+class VigilServer::StoreObserver final : public store::WriteObserver {
+ public:
+  explicit StoreObserver(ServerMetrics* metrics) : metrics_(metrics) {}
+
+  void OnBatchWritten(size_t changes, absl::Duration took) override {
+    metrics_->journal_write_latency.Observe(absl::ToInt64Nanoseconds(took));
+    metrics_->journal_batch_size.Observe(static_cast<int64_t>(changes));
+  }
+  void OnWriteFailed(const absl::Status& error) override {
+    log::Error("store_write_failed",
+               "cannot write the store; calls that change state are refused until it can")
+        .Field("error", error.ToString());
+  }
+  void OnWriteRecovered() override {
+    log::Info("store_write_recovered", "the store writes again; calls that change state resume");
+  }
+
+ private:
+  ServerMetrics* const metrics_;
+};
 
 absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOptions& options) {
+  if (absl::Status status = CheckSecurity(options); !status.ok()) return status;
   absl::StatusOr<std::unique_ptr<const Policy>> policy = rules::LoadRuleSet(options.rules_dir);
   if (!policy.ok()) return policy.status();
 
   std::unique_ptr<VigilServer> server(new VigilServer());
+  server->store_observer_ = std::make_unique<StoreObserver>(&server->metrics_);
   const Clock* clock = options.clock;
   if (clock == nullptr) {
     server->own_clock_ = std::make_unique<SystemClock>();
@@ -42,6 +118,7 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     store_options.path = options.data_dir;
     store_options.sync = options.fsync;
     store_options.env = options.store_env;
+    store_options.observer = server->store_observer_.get();
     absl::StatusOr<std::unique_ptr<store::RocksDbStore>> opened =
         store::RocksDbStore::Open(store_options);
     if (!opened.ok()) return opened.status();
@@ -62,15 +139,41 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     }
     server->recovery_.took += absl::Now() - began;
   }
+  server->authorize_admission_ = std::make_unique<Admission>(options.max_inflight);
+  server->users_admission_ = std::make_unique<Admission>(options.max_inflight_users);
   server->audit_ = std::make_unique<AuditService>(server->store_.get());
-  server->risk_engine_ = std::make_unique<RiskEngineService>(server->engine_.get());
-  server->mandates_ = std::make_unique<MandatesService>(server->engine_.get());
-  server->users_ = std::make_unique<UsersService>(server->engine_.get());
+  server->risk_engine_ = std::make_unique<RiskEngineService>(
+      server->engine_.get(), server->authorize_admission_.get(), &server->metrics_);
+  server->mandates_ = std::make_unique<MandatesService>(
+      server->engine_.get(), server->users_admission_.get(), &server->metrics_);
+  server->users_ = std::make_unique<UsersService>(
+      server->engine_.get(), server->users_admission_.get(), &server->metrics_);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls.cert_file.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
+        net::MakeServerCredentials(options.tls);
+    if (!tls.ok()) return tls.status();
+    credentials = *std::move(tls);
+  }
+  if (!options.authz_policy_file.empty()) {
+    absl::StatusOr<std::shared_ptr<net::PolicyAuthorizer>> authorizer =
+        net::PolicyAuthorizer::Create(options.authz_policy_file);
+    if (!authorizer.ok()) return authorizer.status();
+    server->authorizer_ = *std::move(authorizer);
+    credentials->SetAuthMetadataProcessor(server->authorizer_);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  grpc::ResourceQuota quota("vigild");
+  quota.Resize(static_cast<size_t>(options.transport_memory_bytes));
+  builder.SetResourceQuota(quota);
+  // No connection may hold more calls than Authorize admits; more wait at the client.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_inflight + options.max_inflight_users);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
   builder.RegisterService(server->risk_engine_.get());
   builder.RegisterService(server->mandates_.get());
   builder.RegisterService(server->users_.get());
@@ -81,6 +184,44 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
   }
   server->server_->GetHealthCheckService()->SetServingStatus(true);
   server->rules_dir_ = options.rules_dir;
+  server->loop_ = std::make_unique<EventLoop>();
+  server->loop_->Every(absl::Seconds(1), [raw = server.get()] { raw->WatchShedding(); });
+  if (server->authorizer_ != nullptr && options.rules_poll_interval > absl::ZeroDuration()) {
+    server->loop_->Every(options.rules_poll_interval,
+                         [raw = server.get(), path = options.authz_policy_file] {
+                           absl::StatusOr<bool> reloaded = raw->authorizer_->ReloadIfChanged();
+                           if (!reloaded.ok()) {
+                             log::Error("authz_policy_not_reloaded",
+                                        "the authorization policy did not load; the "
+                                        "previous one stays in force")
+                                 .Field("file", path)
+                                 .Field("error", std::string(reloaded.status().message()));
+                           } else if (*reloaded) {
+                             log::Info("authz_policy_reloaded", "authorization policy reloaded")
+                                 .Field("file", path)
+                                 .Field("name", raw->authorizer_->policy_name());
+                           }
+                         });
+  }
+  if (!options.admin_listen.empty()) {
+    VigilServer* raw = server.get();
+    AdminHttp::Routes routes;
+    routes["/metrics"] = [raw] {
+      return AdminHttp::Reply{200, "text/plain; version=0.0.4; charset=utf-8", raw->MetricsText()};
+    };
+    routes["/healthz"] = [] { return AdminHttp::Reply{200, "text/plain; charset=utf-8", "ok\n"}; };
+    routes["/readyz"] = [raw] {
+      return raw->serving() ? AdminHttp::Reply{200, "text/plain; charset=utf-8", "ready\n"}
+                            : AdminHttp::Reply{503, "text/plain; charset=utf-8", "draining\n"};
+    };
+    routes["/rules"] = [raw] {
+      return AdminHttp::Reply{200, "application/json", raw->RulesJson()};
+    };
+    absl::StatusOr<std::unique_ptr<AdminHttp>> admin =
+        AdminHttp::Start(*server->loop_, options.admin_listen, std::move(routes));
+    if (!admin.ok()) return admin.status();
+    server->admin_ = *std::move(admin);
+  }
   if (options.rules_poll_interval > absl::ZeroDuration()) {
     server->watcher_ =
         std::thread(&VigilServer::WatchRules, server.get(), options.rules_poll_interval);
@@ -102,16 +243,16 @@ void VigilServer::Sweep(const ServerOptions& options) {
     const absl::StatusOr<size_t> expired = engine_->ExpireTransactions(
         now_ms - absl::ToInt64Milliseconds(options.idempotency_retention), step, kSweepSteps);
     if (!expired.ok()) {
-      std::fprintf(stderr, "vigild: cannot expire idempotency records: %s\n",
-                   expired.status().ToString().c_str());
+      log::Error("sweep_failed", "cannot expire idempotency records")
+          .Field("error", expired.status().ToString());
     }
     step = (step + 1) % kSweepSteps;
     if (step == 0 && store_ != nullptr) {
       const absl::Status trimmed = store_->DeleteDecisionsBefore(
           now_ms - absl::ToInt64Milliseconds(options.decision_log_retention));
       if (!trimmed.ok()) {
-        std::fprintf(stderr, "vigild: cannot trim the decision log: %s\n",
-                     trimmed.ToString().c_str());
+        log::Error("sweep_failed", "cannot trim the decision log")
+            .Field("error", trimmed.ToString());
       }
     }
   }
@@ -128,15 +269,20 @@ absl::Status VigilServer::ReloadRules() {
   absl::StatusOr<std::unique_ptr<const Policy>> policy = rules::LoadRuleSet(rules_dir_);
   if (!policy.ok()) {
     ++reload_counts_.failed;
-    std::fprintf(stderr, "vigild: rules in %s NOT reloaded; still serving %s:\n%s\n",
-                 rules_dir_.c_str(), rules_version().c_str(),
-                 std::string(policy.status().message()).c_str());
+    // The errors in the message itself, a line each with file:line:column, as vigil-rules
+    // check prints them.
+    log::Error("rules_not_reloaded",
+               absl::StrCat("rules NOT reloaded; the loaded version keeps serving:\n",
+                            policy.status().message()))
+        .Field("dir", rules_dir_)
+        .Field("version", rules_version());
     return policy.status();
   }
   engine_->SetPolicy(*std::move(policy));
   ++reload_counts_.succeeded;
-  std::fprintf(stderr, "vigild: rules reloaded from %s, version %s\n", rules_dir_.c_str(),
-               rules_version().c_str());
+  log::Info("rules_reloaded", "rules reloaded")
+      .Field("dir", rules_dir_)
+      .Field("version", rules_version());
   return absl::OkStatus();
 }
 
@@ -173,6 +319,187 @@ void VigilServer::WatchRules(absl::Duration interval) {
     seen = now;
     (void)ReloadRules();
   }
+}
+
+void VigilServer::WatchShedding() {
+  const uint64_t rejected = metrics_.rejected.Sum(ServerMetrics::kOverload) +
+                            metrics_.rejected.Sum(ServerMetrics::kDeadline);
+  const bool rising = rejected > shedding_.rejected_seen;
+  shedding_.rejected_seen = rejected;
+  if (rising && !shedding_.active) {
+    shedding_ = {rejected, true, absl::Now(), rejected};
+    log::Warn("shedding_started",
+              "refusing calls: more arrive than can be answered in time (overload or deadline)")
+        .Field("max_inflight", authorize_admission_->limit())
+        .Field("in_flight", authorize_admission_->in_flight());
+  } else if (!rising && shedding_.active) {
+    shedding_.active = false;
+    log::Info("shedding_ended", "no call refused in the last second")
+        .Field("seconds", absl::ToDoubleSeconds(absl::Now() - shedding_.began))
+        .Field("overload_total", metrics_.rejected.Sum(ServerMetrics::kOverload))
+        .Field("deadline_total", metrics_.rejected.Sum(ServerMetrics::kDeadline));
+  }
+}
+
+namespace {
+
+namespace prom = ::prometheus;
+
+prom::ClientMetric::Label Label(std::string name, std::string value) {
+  return prom::ClientMetric::Label{std::move(name), std::move(value)};
+}
+
+prom::MetricFamily Family(std::string name, std::string help, prom::MetricType type) {
+  prom::MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = type;
+  return family;
+}
+
+void AddSample(prom::MetricFamily& family, std::vector<prom::ClientMetric::Label> labels,
+               double value) {
+  prom::ClientMetric metric;
+  metric.label = std::move(labels);
+  if (family.type == prom::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  family.metric.push_back(std::move(metric));
+}
+
+// `scale` converts an observation to the metric's unit (1e-9 for nanoseconds to seconds).
+prom::MetricFamily HistogramFamily(std::string name, std::string help, const Histogram& histogram,
+                                   double scale) {
+  prom::MetricFamily family = Family(std::move(name), std::move(help), prom::MetricType::Histogram);
+  const Histogram::Snapshot snapshot = histogram.Read();
+  prom::ClientMetric metric;
+  metric.histogram.sample_count = snapshot.count;
+  metric.histogram.sample_sum = static_cast<double>(snapshot.sum) * scale;
+  for (size_t i = 0; i < snapshot.bounds.size(); ++i) {
+    metric.histogram.bucket.push_back(
+        {snapshot.cumulative[i], static_cast<double>(snapshot.bounds[i]) * scale});
+  }
+  metric.histogram.bucket.push_back({snapshot.count, std::numeric_limits<double>::infinity()});
+  family.metric.push_back(std::move(metric));
+  return family;
+}
+
+const char* ModeName(rules::RuleMode mode) {
+  return mode == rules::RuleMode::kEnforce ? "enforce" : "shadow";
+}
+
+}  // namespace
+
+std::string VigilServer::MetricsText() {
+  std::vector<prom::MetricFamily> families;
+
+  prom::MetricFamily decisions = Family(
+      "vigil_authorize_total", "Authorize calls answered, by decision", prom::MetricType::Counter);
+  for (Decision decision : {Decision::kApprove, Decision::kChallenge, Decision::kDecline}) {
+    AddSample(decisions,
+              {Label("decision", v1::Decision_Name(static_cast<v1::Decision>(decision)))},
+              static_cast<double>(metrics_.decisions.Sum(static_cast<size_t>(decision) - 1)));
+  }
+  families.push_back(std::move(decisions));
+
+  const std::shared_ptr<const Policy> policy = engine_->policy();
+  prom::MetricFamily hits =
+      Family("vigil_rule_hits_total",
+             "Rules that fired (enforce) or would have (shadow), since their rule set was loaded",
+             prom::MetricType::Counter);
+  if (const auto* rule_set = dynamic_cast<const rules::CompiledRuleSet*>(policy.get())) {
+    for (const rules::RuleStats& rule : rule_set->Stats()) {
+      AddSample(hits, {Label("rule_id", rule.id), Label("mode", ModeName(rule.mode))},
+                static_cast<double>(rule.hits));
+    }
+  }
+  families.push_back(std::move(hits));
+
+  families.push_back(HistogramFamily("vigil_authorize_duration_seconds",
+                                     "Authorize calls from their handler to their answer, in "
+                                     "vigild (durability included, transport not)",
+                                     metrics_.authorize_latency, 1e-9));
+
+  prom::MetricFamily rejected =
+      Family("vigil_rejected_total", "Calls refused before being decided, by reason",
+             prom::MetricType::Counter);
+  AddSample(rejected, {Label("reason", "overload")},
+            static_cast<double>(metrics_.rejected.Sum(ServerMetrics::kOverload)));
+  AddSample(rejected, {Label("reason", "deadline")},
+            static_cast<double>(metrics_.rejected.Sum(ServerMetrics::kDeadline)));
+  families.push_back(std::move(rejected));
+
+  const ReloadCounts reloads = reload_counts();
+  prom::MetricFamily reload_family =
+      Family("vigil_rules_reloads_total", "Rule set reloads since start, by result",
+             prom::MetricType::Counter);
+  AddSample(reload_family, {Label("result", "ok")}, static_cast<double>(reloads.succeeded));
+  AddSample(reload_family, {Label("result", "error")}, static_cast<double>(reloads.failed));
+  families.push_back(std::move(reload_family));
+
+  prom::MetricFamily info =
+      Family("vigil_rules_info", "The rule set deciding calls now", prom::MetricType::Gauge);
+  AddSample(info, {Label("version", std::string(policy->version()))}, 1);
+  families.push_back(std::move(info));
+
+  families.push_back(HistogramFamily("vigil_journal_write_duration_seconds",
+                                     "Store write batches, from the start of the write to its "
+                                     "end (sync included)",
+                                     metrics_.journal_write_latency, 1e-9));
+  families.push_back(HistogramFamily("vigil_journal_batch_changes",
+                                     "Changes per store write batch (the group commit)",
+                                     metrics_.journal_batch_size, 1));
+
+  const Engine::RecordCounts records = engine_->CountRecords();
+  prom::MetricFamily held =
+      Family("vigil_records", "Records vigild holds in memory, by kind", prom::MetricType::Gauge);
+  AddSample(held, {Label("kind", "users")}, static_cast<double>(records.users));
+  AddSample(held, {Label("kind", "idempotency")}, static_cast<double>(records.transactions));
+  AddSample(held, {Label("kind", "grant_idempotency")}, static_cast<double>(records.grants));
+  families.push_back(std::move(held));
+
+  prom::MetricFamily in_flight =
+      Family("vigil_inflight", "Calls in progress, by admission class", prom::MetricType::Gauge);
+  AddSample(in_flight, {Label("class", "authorize")},
+            static_cast<double>(authorize_admission_->in_flight()));
+  AddSample(in_flight, {Label("class", "mandates_users")},
+            static_cast<double>(users_admission_->in_flight()));
+  families.push_back(std::move(in_flight));
+
+  if (authorizer_ != nullptr) {
+    prom::MetricFamily denied =
+        Family("vigil_authz_denied_total", "Calls refused by the authorization policy",
+               prom::MetricType::Counter);
+    AddSample(denied, {}, static_cast<double>(authorizer_->denied()));
+    families.push_back(std::move(denied));
+  }
+  return prom::TextSerializer().Serialize(families);
+}
+
+std::string VigilServer::RulesJson() const {
+  const std::shared_ptr<const Policy> policy = engine_->policy();
+  google::protobuf::Struct out;
+  (*out.mutable_fields())["version"].set_string_value(std::string(policy->version()));
+  google::protobuf::ListValue* list = (*out.mutable_fields())["rules"].mutable_list_value();
+  if (const auto* rule_set = dynamic_cast<const rules::CompiledRuleSet*>(policy.get())) {
+    const std::vector<rules::RuleStats> stats = rule_set->Stats();
+    const std::vector<rules::CompiledRule>& compiled = rule_set->rules();
+    for (size_t i = 0; i < compiled.size(); ++i) {
+      auto& fields = *list->add_values()->mutable_struct_value()->mutable_fields();
+      fields["id"].set_string_value(compiled[i].id);
+      fields["mode"].set_string_value(ModeName(compiled[i].mode));
+      fields["action"].set_string_value(
+          v1::Decision_Name(static_cast<v1::Decision>(compiled[i].action)));
+      fields["code"].set_string_value(compiled[i].reason->code);
+      fields["hits"].set_number_value(static_cast<double>(stats[i].hits));
+    }
+  }
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(out, &json);
+  json += "\n";
+  return json;
 }
 
 std::string VigilServer::rules_version() const { return std::string(engine_->policy()->version()); }

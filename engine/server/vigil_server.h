@@ -1,8 +1,10 @@
 #pragma once
 
 // VigilServer is vigild without its process concerns (flags, signals): the engine on the policy
-// from a rules directory, the RiskEngine, Mandates and Users services, the standard health
-// service and server reflection, on one listening address. Tests run it in-process on port 0.
+// from a rules directory, the RiskEngine, Mandates, Users and Audit services, the standard
+// health service and server reflection, on one listening address, optionally behind TLS, mutual
+// TLS and an authorization policy; and the admin HTTP server (metrics, health, the loaded rules)
+// on another. Tests run it in-process on port 0.
 //
 //   absl::StatusOr<std::unique_ptr<VigilServer>> server = VigilServer::Start(options);
 //   ... (*server)->port() ...
@@ -21,8 +23,14 @@
 #include "absl/time/time.h"
 #include "engine/core/clock.h"
 #include "engine/core/engine.h"
+#include "engine/net/policy_authorizer.h"
+#include "engine/net/tls_credentials.h"
+#include "engine/server/admin_http.h"
+#include "engine/server/admission.h"
 #include "engine/server/audit_service.h"
+#include "engine/server/event_loop.h"
 #include "engine/server/mandates_service.h"
+#include "engine/server/metrics.h"
 #include "engine/server/risk_engine_service.h"
 #include "engine/server/users_service.h"
 #include "engine/store/rocksdb_store.h"
@@ -32,6 +40,24 @@ namespace vigil::server {
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";  // port 0 picks a free one
+  // TLS when tls.cert_file is set; mutual TLS when tls.client_ca_file is set too.
+  net::ServerTls tls;
+  // A gRPC authorization policy (gRFC A43 JSON) deciding which client certificate may call
+  // which RPC; re-read when it changes. Needs mutual TLS. Empty: every caller may call anything.
+  std::string authz_policy_file;
+  // Serve plaintext on an address that is not loopback. Without it, such an address is refused
+  // unless TLS is on: payment traffic in the clear is a choice an operator makes explicitly.
+  bool insecure = false;
+  // The admin HTTP server (metrics, /healthz, /readyz, /rules); empty turns it off.
+  std::string admin_listen;
+  // Authorize calls in progress beyond which a call gets RESOURCE_EXHAUSTED; also the HTTP/2
+  // streams a connection may have open, so that the transport never holds more calls than this
+  // per connection.
+  int max_inflight = 512;
+  // The same for Mandates and Users calls together, kept apart from Authorize's.
+  int max_inflight_users = 64;
+  // gRPC's ResourceQuota: the memory the transport may take for calls and buffers.
+  int64_t transport_memory_bytes = int64_t{256} << 20;
   std::string rules_dir = "rules";
   // Where state is kept (RocksDB); empty keeps everything in memory (lost on exit).
   std::string data_dir;
@@ -73,6 +99,18 @@ class VigilServer {
   };
   ReloadCounts reload_counts() const;
 
+  // The Prometheus text exposition of vigild's metrics, as GET /metrics serves it.
+  std::string MetricsText();
+  // The loaded rule set as JSON (version; each rule's id, mode, action, code and hits), as
+  // GET /rules serves it.
+  std::string RulesJson() const;
+  // Whether the server takes calls: false from the moment it starts shutting down.
+  bool serving() const { return !stopping_.HasBeenNotified(); }
+  // Authorize calls admitted and not yet answered.
+  int64_t authorize_in_flight() const { return authorize_admission_->in_flight(); }
+  // The admin HTTP server's port; 0 when it is off.
+  int admin_port() const { return admin_ == nullptr ? 0 : admin_->port(); }
+
   // The port actually bound.
   int port() const { return port_; }
   std::string rules_version() const;
@@ -99,9 +137,15 @@ class VigilServer {
   void WatchRules(absl::Duration interval);
   // Removes expired idempotency records and decision log entries, until shutdown.
   void Sweep(const ServerOptions& options);
+  // Logs the start and the end of each episode of refused calls; on the event loop each second.
+  void WatchShedding();
+  // Counts the store's writes and logs its faults.
+  class StoreObserver;
 
   std::unique_ptr<Clock> own_clock_;
   const Clock* clock_ = nullptr;
+  ServerMetrics metrics_;
+  std::unique_ptr<StoreObserver> store_observer_;
   // Declared before the engine, so that it outlives it.
   std::unique_ptr<store::RocksDbStore> store_;
   Recovery recovery_;
@@ -110,7 +154,19 @@ class VigilServer {
   std::unique_ptr<RiskEngineService> risk_engine_;
   std::unique_ptr<MandatesService> mandates_;
   std::unique_ptr<UsersService> users_;
+  std::unique_ptr<Admission> authorize_admission_;
+  std::unique_ptr<Admission> users_admission_;
+  std::shared_ptr<net::PolicyAuthorizer> authorizer_;  // nullptr without --authz-policy
   std::unique_ptr<grpc::Server> server_;
+  // The loop outlives the admin server that runs on it.
+  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<AdminHttp> admin_;
+  struct Shedding {
+    uint64_t rejected_seen = 0;
+    bool active = false;
+    absl::Time began;
+    uint64_t rejected_at_start = 0;
+  } shedding_;  // on the event loop only
   int port_ = 0;
   std::string rules_dir_;
 

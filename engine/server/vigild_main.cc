@@ -1,8 +1,5 @@
 // vigild: the Vigil risk engine server. See README.md for flags and operations.
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -11,8 +8,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/signal_set.hpp"
 #include "engine/server/dashed_flags.h"
+#include "engine/server/log.h"
 #include "engine/server/vigil_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address to serve gRPC on, HOST:PORT");
@@ -27,29 +28,53 @@ ABSL_FLAG(int, decision_log_retention_d, 90, "days the decision log is kept");
 ABSL_FLAG(bool, trust_client_time, false,
           "take each Authorize's event_time_ms as its time (replays and tests only)");
 ABSL_FLAG(int, rules_poll_ms, 1000,
-          "how often to look for changed rule files and reload them; 0 = only on SIGHUP");
+          "how often to look for changed rule files (and --authz-policy) and reload them; "
+          "0 = only on SIGHUP");
 ABSL_FLAG(int, shutdown_grace_s, 10,
           "on SIGTERM, seconds to let calls in flight finish before cancelling them");
+ABSL_FLAG(std::string, tls_cert, "", "serve TLS with this certificate chain (PEM)");
+ABSL_FLAG(std::string, tls_key, "", "the private key of --tls-cert (PEM)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "require client certificates signed by this CA (PEM): mutual TLS");
+ABSL_FLAG(int, tls_refresh_s, 10, "how often the TLS files are re-read for a rotated certificate");
+ABSL_FLAG(std::string, authz_policy, "",
+          "gRPC authorization policy (gRFC A43 JSON) of which client certificate may call which "
+          "RPC, e.g. config/authz_policy.json; needs mutual TLS");
+ABSL_FLAG(bool, insecure, false,
+          "allow plaintext gRPC and admin HTTP on addresses that are not loopback");
+ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9464",
+          "admin HTTP (/metrics, /healthz, /readyz, /rules), HOST:PORT; empty turns it off");
+ABSL_FLAG(int, max_inflight, 512,
+          "Authorize calls in progress beyond which a call gets RESOURCE_EXHAUSTED at once");
+ABSL_FLAG(int, max_inflight_users, 64,
+          "the same for Mandates and Users calls, which keep this capacity of their own");
+ABSL_FLAG(int, transport_memory_mb, 256, "memory gRPC's transport may use (its ResourceQuota)");
+ABSL_FLAG(std::string, log_format, "text", "text (for a terminal) or json (one object a line)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Vigil risk engine: answers Authorize for password-free payments.\n"
-      "usage: vigild [--listen HOST:PORT] [--rules DIR] [--data-dir DIR] [--trust-client-time]");
+      "usage: vigild [--listen HOST:PORT] [--rules DIR] [--data-dir DIR] [--trust-client-time]\n"
+      "              [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--authz-policy "
+      "FILE]");
   vigil::AcceptDashedFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
+  vigil::log::Format format;
+  if (absl::Status status = vigil::log::ParseFormat(absl::GetFlag(FLAGS_log_format), &format);
+      !status.ok()) {
+    std::fprintf(stderr, "vigild: %s\n", std::string(status.message()).c_str());
+    return 2;
+  }
+  vigil::log::SetFormat(format);
   // Abseil's mutex deadlock detector keeps one process-wide lock graph, updated on every lock:
   // a global lock on the hot path, and in debug builds of Abseil it is on by default. The lock
   // order is fixed by design (engine.h) and the tests run with the detector on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  // Signals are taken synchronously by one thread; block them before gRPC starts its threads so
-  // that every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken by Boost.Asio, on a thread of their own. The set is made before the server
+  // starts, so that a SIGTERM from then on drains rather than kills.
+  boost::asio::io_context signals_io(1);
+  boost::asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);
 
   vigil::server::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
@@ -60,39 +85,70 @@ int main(int argc, char** argv) {
   options.fsync = absl::GetFlag(FLAGS_fsync);
   options.idempotency_retention = absl::Hours(absl::GetFlag(FLAGS_idempotency_retention_h));
   options.decision_log_retention = absl::Hours(24 * absl::GetFlag(FLAGS_decision_log_retention_d));
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.tls.refresh = absl::Seconds(absl::GetFlag(FLAGS_tls_refresh_s));
+  options.authz_policy_file = absl::GetFlag(FLAGS_authz_policy);
+  options.insecure = absl::GetFlag(FLAGS_insecure);
+  options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  options.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  options.max_inflight_users = absl::GetFlag(FLAGS_max_inflight_users);
+  options.transport_memory_bytes = int64_t{absl::GetFlag(FLAGS_transport_memory_mb)} << 20;
   absl::StatusOr<std::unique_ptr<vigil::server::VigilServer>> server =
       vigil::server::VigilServer::Start(options);
   if (!server.ok()) {
-    std::fprintf(stderr, "vigild: cannot start: %s\n", server.status().ToString().c_str());
+    // The error in the message itself: it may list rule errors a line each, file:line:column.
+    vigil::log::Error("start_failed",
+                      absl::StrCat("vigild cannot start: ", server.status().ToString()));
     return 1;
   }
   if (!options.data_dir.empty()) {
     const auto& recovery = (*server)->recovery();
-    std::fprintf(stderr, "vigild: restored %zu users and %zu idempotency records from %s in %s\n",
-                 recovery.users, recovery.transactions, options.data_dir.c_str(),
-                 absl::FormatDuration(recovery.took).c_str());
+    vigil::log::Info("restored", "state restored from the store")
+        .Field("users", uint64_t{recovery.users})
+        .Field("idempotency_records", uint64_t{recovery.transactions})
+        .Field("data_dir", options.data_dir)
+        .Field("seconds", absl::ToDoubleSeconds(recovery.took));
   }
-  std::fprintf(stderr, "vigild: serving on %s (port %d), rules %s version %s, %s%s\n",
-               options.listen.c_str(), (*server)->port(), options.rules_dir.c_str(),
-               (*server)->rules_version().c_str(),
-               options.data_dir.empty() ? "state in memory only (no --data-dir)"
-               : options.fsync          ? "store synced to disk on every write"
-                                        : "store written to the OS (--nofsync)",
-               options.trust_client_time ? ", trusting client event times" : "");
+  vigil::log::Info("started", "vigild serving")
+      .Field("listen", options.listen)
+      .Field("port", (*server)->port())
+      .Field("tls", options.tls.cert_file.empty()        ? "off"
+                    : options.tls.client_ca_file.empty() ? "server"
+                                                         : "mutual")
+      .Field("authz_policy", options.authz_policy_file.empty() ? "none" : options.authz_policy_file)
+      .Field("admin_port", (*server)->admin_port())
+      .Field("rules", options.rules_dir)
+      .Field("version", (*server)->rules_version())
+      .Field("store", options.data_dir.empty() ? "memory only (no --data-dir)"
+                      : options.fsync          ? "synced to disk on every write"
+                                               : "written to the OS (--nofsync)")
+      .Field("max_inflight", options.max_inflight)
+      .Field("trust_client_time", options.trust_client_time);
 
-  std::thread signal_waiter([&] {
-    int signal = 0;
-    // SIGHUP reloads the rules (a rule set that fails to compile changes nothing).
-    while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
-      std::fprintf(stderr, "vigild: SIGHUP received, reloading rules\n");
-      (void)(*server)->ReloadRules();
-    }
-    std::fprintf(stderr, "vigild: %s received, finishing calls in flight\n",
-                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
-    (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
-  });
+  // SIGHUP reloads the rules (a rule set that fails to compile changes nothing); SIGTERM and
+  // SIGINT drain and stop.
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& error, int signal) {
+        if (error) return;
+        if (signal == SIGHUP) {
+          vigil::log::Info("sighup", "SIGHUP received, reloading rules");
+          (void)(*server)->ReloadRules();
+          signals.async_wait(on_signal);
+          return;
+        }
+        vigil::log::Info("stopping", "finishing calls in flight")
+            .Field("signal", signal == SIGTERM ? "SIGTERM" : "SIGINT")
+            .Field("grace_s", absl::GetFlag(FLAGS_shutdown_grace_s));
+        // Waits for the calls in flight; no other signal needs handling meanwhile.
+        (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
+      };
+  signals.async_wait(on_signal);
+  std::thread signal_thread([&] { signals_io.run(); });
   (*server)->Wait();
-  signal_waiter.join();
-  std::fprintf(stderr, "vigild: stopped\n");
+  signals_io.stop();
+  signal_thread.join();
+  vigil::log::Info("stopped", "vigild stopped");
   return 0;
 }

@@ -360,7 +360,16 @@ void RocksDbStore::WriteLoop() {
         queue_.pop_front();
       }
     }
+    const absl::Time began = absl::Now();
     const absl::Status written = Write(batch, /*retrying=*/failed_before);
+    if (WriteObserver* observer = options_.observer; observer != nullptr) {
+      if (written.ok()) {
+        if (failed_before) observer->OnWriteRecovered();
+        observer->OnBatchWritten(batch.size(), absl::Now() - began);
+      } else if (!failed_before) {
+        observer->OnWriteFailed(written);
+      }
+    }
     failed_before = !written.ok();
     // Callbacks run outside the lock, after it: they may call back into the store.
     std::vector<std::pair<uint64_t, DurableCallback>> settled;

@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/core/journal.h"
 #include "vigil/v1/vigil.pb.h"
 
@@ -47,6 +48,17 @@ namespace vigil::store {
 // The on-disk format this build reads and writes.
 inline constexpr int kFormatVersion = 1;
 
+// Told of every batch the store's writer writes, and of the writer failing and recovering, on
+// the writer's thread. For metrics and the operational log; it must not block or call the store.
+class WriteObserver {
+ public:
+  virtual ~WriteObserver() = default;
+  virtual void OnBatchWritten(size_t changes, absl::Duration took) = 0;
+  // The first failure after a success (not every retry), and the first success after failures.
+  virtual void OnWriteFailed(const absl::Status& error) = 0;
+  virtual void OnWriteRecovered() = 0;
+};
+
 struct StoreOptions {
   std::string path;
   // Sync each batch to disk (survives power loss) rather than only handing it to the OS
@@ -55,6 +67,8 @@ struct StoreOptions {
   // The environment RocksDB does its I/O through; nullptr for the real one. Tests inject faults
   // here. Not owned; must outlive the store.
   rocksdb::Env* env = nullptr;
+  // Not owned; nullptr for none. Must outlive the store.
+  WriteObserver* observer = nullptr;
   // How long a failed write waits before it is tried again.
   absl::Duration retry_interval = absl::Seconds(1);
 };

@@ -165,7 +165,7 @@ class Vigild {
       freopen("/dev/null", "w", stderr);
       execl(binary_.c_str(), binary_.c_str(), "--listen", listen.c_str(), "--rules", rules_.c_str(),
             "--data-dir", data_.c_str(), "--trust-client-time", "--rules-poll-ms", "0",
-            static_cast<char*>(nullptr));
+            "--admin-listen", "127.0.0.1:0", static_cast<char*>(nullptr));
       _exit(127);
     }
     running_vigild = pid_;
@@ -327,6 +327,7 @@ void Traffic(int worker, std::shared_ptr<grpc::Channel> channel, Ledger& ledger,
       request.set_merchant_id("*");
       request.mutable_consent()->set_explicit_opt_in(true);
       request.mutable_consent()->set_terms_version("2026-01");
+      request.mutable_consent()->set_consented_at_ms(absl::ToUnixMillis(absl::Now()) - 1000);
       v1::Mandate response;
       if (mandates->GrantMandate(Deadline(context), request, &response).ok()) {
         absl::MutexLock lock(&ledger.mu);
@@ -451,6 +452,7 @@ int main(int argc, char** argv) {
       request.set_merchant_id("*");
       request.mutable_consent()->set_explicit_opt_in(true);
       request.mutable_consent()->set_terms_version("2026-01");
+      request.mutable_consent()->set_consented_at_ms(absl::ToUnixMillis(absl::Now()) - 1000);
       v1::Mandate mandate;
       if (!mandates->GrantMandate(Deadline(context), request, &mandate).ok()) Broken("setup grant");
       ledger.mandates[mandate.mandate_id()] = UserId(i);

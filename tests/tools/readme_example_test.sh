@@ -11,7 +11,7 @@ trap 'kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # The flags as API.md spells them.
-"$vigild" --listen "127.0.0.1:$port" --rules "$source_dir/rules" --data-dir "$work/data" \
+"$vigild" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 --rules "$source_dir/rules" --data-dir "$work/data" \
   --trust-client-time 2>"$work/vigild.log" &
 pid=$!
 
@@ -87,14 +87,14 @@ kill -TERM "$pid"
 wait "$pid"
 rc=$?
 checks=$((checks + 1))
-if [ "$rc" -ne 0 ] || ! grep -q "vigild: stopped" "$work/vigild.log"; then
+if [ "$rc" -ne 0 ] || ! grep -q "stopped: vigild stopped" "$work/vigild.log"; then
   echo "FAIL: vigild exited $rc on SIGTERM"; cat "$work/vigild.log"; failures=$((failures + 1))
 fi
 # A rule set with a mistake stops vigild at start, naming file:line:column.
 cp -r "$source_dir/rules" "$work/broken-rules"
 sed -i 's/when: mandate.dormant$/when: mandate.dormnt/' "$work/broken-rules/policy.yaml"
 line=$(grep -n 'mandate.dormnt' "$work/broken-rules/policy.yaml" | cut -d: -f1)
-out=$("$vigild" --listen 127.0.0.1:0 --rules "$work/broken-rules" 2>&1)
+out=$("$vigild" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --rules "$work/broken-rules" 2>&1)
 rc=$?
 checks=$((checks + 1))
 if [ "$rc" -eq 0 ] || ! grep -q "broken-rules/policy.yaml:$line:11: error: unknown name \"mandate.dormnt\"" <<<"$out"; then

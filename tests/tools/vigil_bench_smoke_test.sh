@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'kill $vigild_pid $baseline_pid 2>/dev/null; rm -rf "$work"' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 vport=$(port) bport=$(port)
-"$vigild" --listen "127.0.0.1:$vport" --rules "$rules" --rules-poll-ms 0 2>"$work/vigild.log" &
+"$vigild" --listen "127.0.0.1:$vport" --admin-listen 127.0.0.1:0 --rules "$rules" --rules-poll-ms 0 2>"$work/vigild.log" &
 vigild_pid=$!
 "$baseline" --listen "127.0.0.1:$bport" 2>"$work/baseline.log" &
 baseline_pid=$!

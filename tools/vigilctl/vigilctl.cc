@@ -23,8 +23,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/core/money.h"
+#include "engine/net/client_flags.h"
 #include "engine/server/dashed_flags.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -58,6 +60,8 @@ ABSL_FLAG(std::string, daily, "", "daily limit, major units");
 ABSL_FLAG(std::string, monthly, "", "monthly limit, major units");
 ABSL_FLAG(int64_t, expires_at_ms, 0, "grant: end of the mandate, epoch ms (0 = none)");
 ABSL_FLAG(bool, opt_in, false, "grant: the user explicitly opted in");
+ABSL_FLAG(int64_t, consented_at_ms, 0,
+          "grant: when the user consented, epoch ms (0 = now, as vigilctl sends the grant)");
 ABSL_FLAG(std::string, terms, "", "grant: version of the terms the user accepted");
 ABSL_FLAG(std::string, consent_channel, "vigilctl", "grant: where consent was given");
 ABSL_FLAG(bool, include_revoked, false, "list: include revoked mandates");
@@ -180,8 +184,8 @@ void PrintProfile(const vigil::v1::UserProfile& p) {
 
 class Client {
  public:
-  explicit Client(const std::string& target)
-      : channel_(grpc::CreateChannel(target, grpc::InsecureChannelCredentials())),
+  Client(const std::string& target, std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : channel_(grpc::CreateChannel(target, std::move(credentials))),
         risk_(vigil::v1::RiskEngine::NewStub(channel_)),
         mandates_(vigil::v1::Mandates::NewStub(channel_)),
         users_(vigil::v1::Users::NewStub(channel_)),
@@ -309,6 +313,10 @@ int Grant(Client& client) {
   consent.set_explicit_opt_in(absl::GetFlag(FLAGS_opt_in));
   consent.set_terms_version(absl::GetFlag(FLAGS_terms));
   consent.set_channel(absl::GetFlag(FLAGS_consent_channel));
+  // When the user consented is part of the evidence: now, unless the flag says when it was.
+  consent.set_consented_at_ms(absl::GetFlag(FLAGS_consented_at_ms) != 0
+                                  ? absl::GetFlag(FLAGS_consented_at_ms)
+                                  : absl::ToUnixMillis(absl::Now()));
   using vigil::v1::GrantMandateRequest;
   using vigil::v1::Mandates;
   return client.Call<Mandates::Stub, GrantMandateRequest, Mandate>(
@@ -456,7 +464,13 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) UsageError("a command is required");
   const absl::string_view command = args[1];
-  Client client(absl::GetFlag(FLAGS_server));
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      vigil::net::ChannelCredentialsFromFlags();
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "vigilctl: %s\n", std::string(credentials.status().message()).c_str());
+    return 2;
+  }
+  Client client(absl::GetFlag(FLAGS_server), *std::move(credentials));
   if (command == "health") return Health(client);
   if (command == "authorize") return Authorize(client);
   if (command == "outcome") return ReportOutcome(client);

@@ -54,6 +54,7 @@ void AddUser(Engine& engine, const std::string& user) {
   grant.merchant_id = "*";
   grant.consent.explicit_opt_in = true;
   grant.consent.terms_version = "2026-01";
+  grant.consent.consented_at_ms = kStartMs - 1000;
   if (!engine.PutUserProfile(profile).ok() || !engine.GrantMandate(grant).ok()) std::abort();
 }
 

@@ -66,7 +66,7 @@ void SetUp(Mode mode, int threads) {
       GrantMandateRequest grant;
       grant.user_id = absl::StrCat("t", t, "-u", u);
       grant.merchant_id = "*";
-      grant.consent = Consent{true, "2026-01", 0, "bench"};
+      grant.consent = Consent{true, "2026-01", kStartMs - 1000, "bench"};
       if (!shared->engine->GrantMandate(grant).ok()) std::abort();
     }
   }
@@ -148,7 +148,7 @@ void BM_Store_Restore1MUsers(benchmark::State& state) {
       GrantMandateRequest grant;
       grant.user_id = profile.user_id;
       grant.merchant_id = "*";
-      grant.consent = Consent{true, "2026-01", 0, "bench"};
+      grant.consent = Consent{true, "2026-01", kStartMs - 1000, "bench"};
       charge.user_id = profile.user_id;
       charge.transaction_id = absl::StrCat("warm-", i);
       if (!engine.PutUserProfile(profile).ok() || !engine.GrantMandate(grant).ok() ||

@@ -11,7 +11,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
 #include "engine/core/interned.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace vigil {
@@ -94,6 +96,7 @@ class EngineTest : public ::testing::Test {
     grant.merchant_id = "shop";
     grant.consent.explicit_opt_in = true;
     grant.consent.terms_version = "t";
+    grant.consent.consented_at_ms = clock_.NowMs();
     absl::StatusOr<Mandate> mandate = engine_.GrantMandate(grant);
     ASSERT_TRUE(mandate.ok()) << mandate.status();
     mandate_id_ = mandate->mandate_id;
@@ -115,6 +118,44 @@ class EngineTest : public ::testing::Test {
   Engine engine_;
   std::string mandate_id_;
 };
+
+TEST_F(EngineTest, ABirthDateInTheFutureIsRefusedAndChangesNothing) {
+  // Tomorrow in the policy's local calendar: an age below zero would never be elderly.
+  const absl::CivilDay today = policy_->calendar().DayOf(clock_.NowMs());
+  UserProfile profile;
+  profile.user_id = "newborn";
+  profile.birth_date = absl::FormatCivilTime(today + 1);
+  const absl::StatusOr<UserProfile> put = engine_.PutUserProfile(profile);
+  EXPECT_EQ(put.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(put.status().message(), ::testing::HasSubstr("birth_date: "));
+  EXPECT_THAT(put.status().message(), ::testing::HasSubstr("is in the future"));
+  EXPECT_EQ(engine_.GetUserProfile("newborn").status().code(), absl::StatusCode::kNotFound);
+  profile.birth_date = absl::FormatCivilTime(today);
+  EXPECT_TRUE(engine_.PutUserProfile(profile).ok());
+}
+
+TEST_F(EngineTest, AConsentWithoutItsTimeOrDatedAfterTheGrantIsNoEvidence) {
+  GrantMandateRequest grant;
+  grant.user_id = "v";
+  grant.merchant_id = "shop";
+  grant.consent.explicit_opt_in = true;
+  grant.consent.terms_version = "t";
+  grant.consent.consented_at_ms = 0;
+  absl::StatusOr<Mandate> granted = engine_.GrantMandate(grant);
+  EXPECT_EQ(granted.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(granted.status().message(), ::testing::HasSubstr("consent.consented_at_ms"));
+  // Later than vigild's clock by more than the minute of skew allowed.
+  grant.consent.consented_at_ms = clock_.NowMs() + 61 * 1000;
+  granted = engine_.GrantMandate(grant);
+  EXPECT_EQ(granted.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(granted.status().message(), ::testing::HasSubstr("is in the future"));
+  absl::StatusOr<std::vector<Mandate>> mandates = engine_.ListMandates("v", true);
+  ASSERT_TRUE(mandates.ok());
+  EXPECT_TRUE(mandates->empty()) << "a refused grant changed nothing";
+  // Within the skew, and in the past, it is evidence.
+  grant.consent.consented_at_ms = clock_.NowMs() + 30 * 1000;
+  EXPECT_TRUE(engine_.GrantMandate(grant).ok());
+}
 
 TEST_F(EngineTest, ApprovalReservesInEveryWindowAndCalendarPeriod) {
   ASSERT_TRUE(engine_.Authorize(Charge("a", 100)).ok());

@@ -224,7 +224,7 @@ class DecideTest : public ::testing::Test {
     GrantMandateRequest grant;
     grant.user_id = "u";
     grant.merchant_id = "*";
-    grant.consent = Consent{true, "t", 0, ""};
+    grant.consent = Consent{true, "t", kNow - 1000, ""};
     ASSERT_TRUE(engine_->GrantMandate(grant).ok());
   }
 

@@ -96,6 +96,7 @@ TEST_F(DurabilityTest, ARestartKeepsLimitsRevocationsAndAnswers) {
   grant.set_merchant_id("shop");
   grant.mutable_consent()->set_explicit_opt_in(true);
   grant.mutable_consent()->set_terms_version("t");
+  grant.mutable_consent()->set_consented_at_ms(kNow - 1000);
   v1::Mandate mandate;
   {
     grpc::ClientContext context;
@@ -135,6 +136,7 @@ TEST_F(DurabilityTest, TheDecisionLogHoldsEveryDecisionAndOutcomeInOrder) {
   grant.set_merchant_id("*");
   grant.mutable_consent()->set_explicit_opt_in(true);
   grant.mutable_consent()->set_terms_version("t");
+  grant.mutable_consent()->set_consented_at_ms(kNow - 1000);
   v1::Mandate mandate;
   {
     grpc::ClientContext context;

@@ -67,6 +67,7 @@ class ReloadTest : public ::testing::Test {
     grant.set_merchant_id("*");
     grant.mutable_consent()->set_explicit_opt_in(true);
     grant.mutable_consent()->set_terms_version("t");
+    grant.mutable_consent()->set_consented_at_ms(absl::ToUnixMillis(absl::Now()) - 1000);
     grpc::ClientContext context;
     v1::Mandate mandate;
     ASSERT_TRUE(

@@ -86,6 +86,7 @@ class ServerTest : public ::testing::Test {
     request.set_merchant_id(merchant);
     request.mutable_consent()->set_explicit_opt_in(true);
     request.mutable_consent()->set_terms_version("2026-01");
+    request.mutable_consent()->set_consented_at_ms(kStart - kDay);
     return request;
   }
 

@@ -132,7 +132,7 @@ class RestoreTest : public ::testing::TestWithParam<std::string> {
     GrantMandateRequest grant;
     grant.user_id = "grandma";
     grant.merchant_id = "*";
-    grant.consent = Consent{true, "2026-01", 0, "app"};
+    grant.consent = Consent{true, "2026-01", kNow - 1000, "app"};
     return grant;
   }
 
@@ -340,7 +340,7 @@ TEST_F(FaultTest, AFullDiskRefusesChangesKeepsReadsAndRecovers) {
   GrantMandateRequest grant;
   grant.user_id = "u";
   grant.merchant_id = "*";
-  grant.consent = Consent{true, "2026-01", 0, "app"};
+  grant.consent = Consent{true, "2026-01", kNow - 1000, "app"};
   absl::StatusOr<Mandate> mandate = engine.GrantMandate(grant);
   ASSERT_TRUE(mandate.ok());
   AuthorizeRequest charge;
