@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds Vigil, and starts vigild on the shipped rules in the
+# Installs what is missing, builds what it runs (vigild, vigilctl and vigil-rules, in Release,
+# in build-run/, apart from the test build), and starts vigild on the shipped rules in the
 # foreground (Ctrl-C or SIGTERM stops it cleanly). Extra arguments go to vigild, e.g.
 #   tools/run.sh --listen 127.0.0.1:6000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-tools/build.sh build -DCMAKE_BUILD_TYPE=Release
+VIGIL_TARGETS="vigild vigilctl vigil-rules" \
+  tools/build.sh build-run -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_BENCHMARKS=OFF
 mkdir -p .vigil-data
-echo "run: vigild is starting; try: build/bin/vigilctl health"
-exec build/bin/vigild --rules rules/ --data-dir .vigil-data "$@"
+echo "run: vigild is starting; try: build-run/bin/vigilctl health"
+exec build-run/bin/vigild --rules rules/ --data-dir .vigil-data "$@"
