@@ -52,11 +52,17 @@ constexpr int kUsers = 200;
 constexpr int kWorkers = 4;
 constexpr int64_t kDailyCapMinor = 200000;  // the shipped rules' standard daily cap
 
-// Charges are dated within one local day (2026-06-01, +08:00), half a second apart, so that
-// the daily cap spans them all.
+// Charges are dated half a second apart from 2026-06-01 09:00 (+08:00). A long run crosses local
+// midnights, where the daily cap rightly resets, so the ledger keeps each user's approvals per
+// local day.
 constexpr int64_t kStepMs = 500;
-const int64_t kDayStart = absl::ToUnixMillis(
-    absl::FromCivil(absl::CivilSecond(2026, 6, 1, 9, 0, 0), absl::FixedTimeZone(8 * 3600)));
+const absl::TimeZone kLocal = absl::FixedTimeZone(8 * 3600);
+const int64_t kDayStart =
+    absl::ToUnixMillis(absl::FromCivil(absl::CivilSecond(2026, 6, 1, 9, 0, 0), kLocal));
+
+absl::CivilDay LocalDay(int64_t epoch_ms) {
+  return absl::ToCivilDay(absl::FromUnixMillis(epoch_ms), kLocal);
+}
 
 // The running vigild, so that a failure does not leave it behind.
 std::atomic<pid_t> running_vigild{-1};
@@ -85,6 +91,7 @@ std::string UserId(int i) { return absl::StrCat("crash-user-", i); }
 
 struct Acked {
   std::string user;
+  absl::CivilDay day;  // the local day it was dated, whose cap it counts against
   int64_t amount = 0;
   std::string decision_id;
   bool approved = false;
@@ -109,40 +116,43 @@ struct Ledger {
                    Clock::time_point sent) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const bool approved = response.decision() == v1::APPROVE;
     auto [it, first] = authorizations.try_emplace(
-        request.transaction_id(),
-        Acked{request.user_id(), request.amount_minor(), response.decision_id(), approved});
+        request.transaction_id(), Acked{request.user_id(), LocalDay(request.event_time_ms()),
+                                        request.amount_minor(), response.decision_id(), approved});
     if (!first && it->second.decision_id != response.decision_id()) {
       Broken(absl::StrCat("transaction ", request.transaction_id(), " was decided twice"));
     }
     if (!first) return;
     approvals += approved;
-    if (approved) net[request.user_id()] += request.amount_minor();
+    const UserDay user_day{request.user_id(), it->second.day};
+    if (approved) net[user_day] += request.amount_minor();
     auto revocation = revoked.find(request.mandate_id());
     if (approved && revocation != revoked.end() && revocation->second < sent) {
       Broken(absl::StrCat("mandate ", request.mandate_id(), " approved ", request.transaction_id(),
                           " after its revocation"));
     }
-    if (NetApproved(request.user_id()) > kDailyCapMinor) {
-      Broken(absl::StrCat(request.user_id(), " was approved ", NetApproved(request.user_id()),
-                          " fen today, above the cap"));
+    if (net[user_day] > kDailyCapMinor) {
+      Broken(absl::StrCat(request.user_id(), " was approved ", net[user_day], " fen on ",
+                          absl::FormatCivilTime(user_day.second), ", above the daily cap"));
     }
   }
 
-  // Per user: acknowledged approvals less acknowledged FAILED outcomes.
-  std::map<std::string, int64_t> net;
+  // Per user and local day: acknowledged approvals less acknowledged FAILED outcomes.
+  using UserDay = std::pair<std::string, absl::CivilDay>;
+  std::map<UserDay, int64_t> net;
 
   // Releases in flight: counted from the moment they are sent, since the server may apply them
   // from then on and let another charge use the room before this client hears back.
   std::map<std::string, int64_t> releasing;
 
-  int64_t NetApproved(const std::string& user) { return net[user]; }
+  int64_t NetApproved(const std::string& user, absl::CivilDay day) { return net[{user, day}]; }
   bool BeginRelease(const std::string& txn, int64_t amount) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (released.count(txn) != 0 || releasing.count(txn) != 0 ||
         uncertain_releases.count(txn) != 0) {
       return false;
     }
     releasing[txn] = amount;
-    net[authorizations[txn].user] -= amount;
+    const Acked& charge = authorizations[txn];
+    net[{charge.user, charge.day}] -= amount;
     return true;
   }
   void EndRelease(const std::string& txn, bool acknowledged) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -476,15 +486,18 @@ int main(int argc, char** argv) {
     int64_t top = 0;
     {
       absl::MutexLock lock(&ledger.mu);
-      for (int i = 0; i < kUsers; ++i) top = std::max(top, ledger.NetApproved(UserId(i)));
+      const absl::CivilDay today = LocalDay(clock_ms.load());
+      for (int i = 0; i < kUsers; ++i) top = std::max(top, ledger.NetApproved(UserId(i), today));
       int at_cap = 0;
       for (int i = 0; i < kUsers; ++i)
-        at_cap += ledger.NetApproved(UserId(i)) > kDailyCapMinor - 30000;
+        at_cap += ledger.NetApproved(UserId(i), today) > kDailyCapMinor - 30000;
       std::printf(
           "crash test: cycle %d/%d: killed and restarted; %zu authorizations acknowledged "
-          "(%lld approved), %d users within 300 CNY of the cap, highest %lld of %lld fen\n",
+          "(%lld approved); on %s, %d users within 300 CNY of the cap, highest %lld of %lld "
+          "fen\n",
           cycle, cycles, ledger.authorizations.size(), static_cast<long long>(ledger.approvals),
-          at_cap, static_cast<long long>(top), static_cast<long long>(kDailyCapMinor));
+          absl::FormatCivilTime(today).c_str(), at_cap, static_cast<long long>(top),
+          static_cast<long long>(kDailyCapMinor));
     }
   }
   vigild.Stop();
