@@ -333,10 +333,13 @@ absl::Status Engine::Restore(const RestoredState& state) {
     shard.map.erase(key);
     shard.map.insert(TransactionSlot{key.hash, std::move(restored)});
   }
+  const int64_t now_ms = clock_->NowMs();
   for (const GrantSnapshot& grant : state.grants) {
     auto& shard = grants_.ShardFor(grant.request.request_id);
     absl::MutexLock lock(&shard.mu);
-    shard.map[grant.request.request_id] = GrantRecord{grant.request, grant.mandate_id};
+    // Records from before grants kept their time count from now: kept for a whole retention.
+    shard.map[grant.request.request_id] =
+        GrantRecord{grant.request, grant.mandate_id, grant.seen_ms != 0 ? grant.seen_ms : now_ms};
   }
   return absl::OkStatus();
 }
@@ -367,7 +370,23 @@ absl::StatusOr<size_t> Engine::ExpireTransactions(int64_t before_ms, size_t part
     // A table keeps its capacity after erasing; give memory back once most of it is empty.
     if (shard.map.size() < shard.map.capacity() / 4) shard.map.rehash(0);
   }
-  const size_t expired = change.expired_transactions.size();
+  // Grant records live in fewer shards than parts: part p walks the shards p, p + parts, ...
+  // below their number, so that every shard is walked once per pass (and, with more parts than
+  // shards, in the parts that share its number modulo the shard count, which only repeats it).
+  auto& grant_shards = grants_.shards();
+  for (size_t i = part % grant_shards.size(); i < grant_shards.size(); i += parts) {
+    auto& shard = grant_shards[i];
+    absl::MutexLock lock(&shard.mu);
+    for (auto it = shard.map.begin(); it != shard.map.end();) {
+      if (it->second.seen_ms < before_ms) {
+        change.expired_grants.push_back(it->first);
+        shard.map.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+  const size_t expired = change.expired_transactions.size() + change.expired_grants.size();
   if (expired == 0) return expired;
   VIGIL_RETURN_IF_ERROR(Durable(Append(std::move(change))));
   return expired;
@@ -911,14 +930,14 @@ absl::StatusOr<Mandate> Engine::GrantMandate(const GrantMandateRequest& request)
       return absl::AlreadyExistsError(absl::StrCat("request_id: \"", request.request_id,
                                                    "\" was already used for a different grant"));
     }
-    it->second = GrantRecord{request, mandate.mandate_id};
+    it->second = GrantRecord{request, mandate.mandate_id, now_ms};
   }
   IndexMandate(mandate.mandate_id, shard.map.find(request.user_id)->first);
   state.mandates.push_back(MandateState{StoredMandate::From(mandate), {}, {}, {}});
   StateChange change;
   change.users.push_back(SnapshotOf(request.user_id, state));
   if (!request.request_id.empty()) {
-    change.grants.push_back(GrantSnapshot{request, mandate.mandate_id});
+    change.grants.push_back(GrantSnapshot{request, mandate.mandate_id, now_ms});
   }
   const uint64_t sequence = Append(std::move(change));
   Mandate view = View(state.mandates.back().mandate, request.user_id, *policy, now_ms);

@@ -114,7 +114,8 @@ class Engine {
   absl::Status Restore(const RestoredState& state);
 
   // Forgets idempotency records of charges decided before `before_ms` by the engine's clock,
-  // whatever time a trusted client gave the charge (a retry after that is decided afresh).
+  // whatever time a trusted client gave the charge (a retry after that is decided afresh), and
+  // those of grants made before it (a grant's request_id sent again after that grants anew).
   // Returns how many were forgotten.
   //
   // With `parts` > 1 it walks only part `part` (0 <= part < parts) of the records, so that a
@@ -281,6 +282,7 @@ class Engine {
   struct GrantRecord {
     GrantMandateRequest request;
     std::string mandate_id;
+    int64_t seen_ms = 0;  // when it was granted, by the engine's clock
   };
 
   // 1,024 shards each: a decision holds its user's shard (and its device's) throughout, and

@@ -73,6 +73,7 @@ struct TransactionSnapshot {
 struct GrantSnapshot {
   GrantMandateRequest request;
   std::string mandate_id;
+  int64_t seen_ms = 0;  // when the engine granted it, by its clock
 };
 
 // One line of the decision log: an Authorize with its inputs and answer, or an outcome.
@@ -91,6 +92,7 @@ struct StateChange {
   std::vector<TransactionSnapshot> transactions;
   std::vector<std::string> expired_transactions;  // idempotency records past retention
   std::vector<GrantSnapshot> grants;
+  std::vector<std::string> expired_grants;  // grant request_ids past retention
   std::vector<DecisionLogEntry> log;
 };
 

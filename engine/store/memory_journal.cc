@@ -22,6 +22,7 @@ uint64_t MemoryJournal::Append(StateChange change) {
   }
   for (const std::string& expired : change.expired_transactions) transactions_.erase(expired);
   for (GrantSnapshot& grant : change.grants) grants_[grant.request.request_id] = std::move(grant);
+  for (const std::string& expired : change.expired_grants) grants_.erase(expired);
   for (DecisionLogEntry& entry : change.log) log_.push_back(std::move(entry));
   return sequence;
 }

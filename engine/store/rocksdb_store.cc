@@ -317,6 +317,7 @@ absl::Status RocksDbStore::Write(const std::deque<std::pair<uint64_t, StateChang
     for (const std::string& expired : change.expired_transactions) {
       write.Delete(TransactionKey(expired));
     }
+    for (const std::string& expired : change.expired_grants) write.Delete(GrantKey(expired));
     for (const GrantSnapshot& grant : change.grants) {
       Encode(grant).SerializeToString(&value);
       write.Put(GrantKey(grant.request.request_id), value);

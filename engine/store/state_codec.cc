@@ -177,11 +177,12 @@ store::v1::GrantState Encode(const GrantSnapshot& grant) {
   store::v1::GrantState out;
   codec::Encode(grant.request, *out.mutable_request());
   out.set_mandate_id(grant.mandate_id);
+  out.set_seen_ms(grant.seen_ms);
   return out;
 }
 
 GrantSnapshot Decode(const store::v1::GrantState& grant) {
-  return GrantSnapshot{codec::Decode(grant.request()), grant.mandate_id()};
+  return GrantSnapshot{codec::Decode(grant.request()), grant.mandate_id(), grant.seen_ms()};
 }
 
 vigil::v1::DecisionRecord Encode(const DecisionLogEntry& entry) {

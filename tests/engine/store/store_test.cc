@@ -224,6 +224,28 @@ TEST_P(RestoreTest, RetentionStillCountsFromWhenTheChargeWasSeenAfterARestart) {
   EXPECT_TRUE(engine_->ReportOutcome("replayed", Outcome::kCompleted).ok());
 }
 
+TEST_P(RestoreTest, GrantRecordsExpireAfterTheRetentionDurably) {
+  GrantMandateRequest grant = GeneralGrant();
+  grant.request_id = "grant-1";
+  const absl::StatusOr<Mandate> first = engine_->GrantMandate(grant);
+  ASSERT_TRUE(first.ok()) << first.status();
+  Restart();
+  // Within the retention the same request answers with the same mandate, across a restart.
+  const absl::StatusOr<Mandate> again = engine_->GrantMandate(grant);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->mandate_id, first->mandate_id);
+  EXPECT_EQ(engine_->CountRecords().grants, 1u);
+
+  constexpr int64_t kRetentionMs = 7 * 24 * 60 * 60'000LL;
+  clock_.AdvanceMs(kRetentionMs + 60'000);
+  const absl::StatusOr<size_t> expired = engine_->ExpireTransactions(clock_.NowMs() - kRetentionMs);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_EQ(*expired, 1u);
+  EXPECT_EQ(engine_->CountRecords().grants, 0u);
+  Restart();
+  EXPECT_EQ(engine_->CountRecords().grants, 0u) << "the expiry did not reach the journal";
+}
+
 INSTANTIATE_TEST_SUITE_P(Journals, RestoreTest, ::testing::Values("memory", "rocksdb"));
 
 // --- faults of the data directory ---------------------------------------------------------------
