@@ -3,7 +3,8 @@
 #   bench/results.json  every figure, raw (the keys tools and CI read are at the top level)
 #   bench/RESULTS.md    the section between the "tools/bench.sh" markers, for people
 #
-#   tools/bench.sh              the full suite (about 7 minutes on 2 cores)
+#   tools/bench.sh              the full suite (about 11 minutes on 2 cores, with the
+#                               overload and TLS runs of tools/bench-overload.sh at the end)
 #   VIGIL_BENCH_QUICK=1 tools/bench.sh   one short repetition of everything (about a minute)
 #
 # Over gRPC it starts vigil-baseline (answers Authorize at once) and vigild (memory only, then
@@ -169,3 +170,6 @@ echo "   1,000,000 users, hand-written rules ($one_m_reps runs)"
 
 echo "== writing bench/results.json and bench/RESULTS.md =="
 python3 bench/report.py "$out" "$reps" "$open_reps" "$users" "$quick"
+
+echo "== overload and TLS (tools/bench-overload.sh, against vigild's highest rate in its own run) =="
+VIGIL_BENCH_SKIP_BUILD=1 tools/bench-overload.sh
