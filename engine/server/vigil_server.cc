@@ -188,39 +188,12 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
   server->loop_->Every(absl::Seconds(1), [raw = server.get()] { raw->WatchShedding(); });
   if (server->authorizer_ != nullptr && options.rules_poll_interval > absl::ZeroDuration()) {
     server->loop_->Every(options.rules_poll_interval,
-                         [raw = server.get(), path = options.authz_policy_file] {
-                           absl::StatusOr<bool> reloaded = raw->authorizer_->ReloadIfChanged();
-                           if (!reloaded.ok()) {
-                             log::Error("authz_policy_not_reloaded",
-                                        "the authorization policy did not load; the "
-                                        "previous one stays in force")
-                                 .Field("file", path)
-                                 .Field("error", std::string(reloaded.status().message()));
-                           } else if (*reloaded) {
-                             log::Info("authz_policy_reloaded", "authorization policy reloaded")
-                                 .Field("file", path)
-                                 .Field("name", raw->authorizer_->policy_name());
-                           }
-                         });
+                         [raw = server.get()] { raw->ReloadAuthzPolicy(); });
   }
   if (!options.admin_listen.empty()) {
-    VigilServer* raw = server.get();
-    AdminHttp::Routes routes;
-    routes["/metrics"] = [raw] {
-      return AdminHttp::Reply{200, "text/plain; version=0.0.4; charset=utf-8", raw->MetricsText()};
-    };
-    routes["/healthz"] = [] { return AdminHttp::Reply{200, "text/plain; charset=utf-8", "ok\n"}; };
-    routes["/readyz"] = [raw] {
-      return raw->serving() ? AdminHttp::Reply{200, "text/plain; charset=utf-8", "ready\n"}
-                            : AdminHttp::Reply{503, "text/plain; charset=utf-8", "draining\n"};
-    };
-    routes["/rules"] = [raw] {
-      return AdminHttp::Reply{200, "application/json", raw->RulesJson()};
-    };
-    absl::StatusOr<std::unique_ptr<AdminHttp>> admin =
-        AdminHttp::Start(*server->loop_, options.admin_listen, std::move(routes));
-    if (!admin.ok()) return admin.status();
-    server->admin_ = *std::move(admin);
+    if (absl::Status status = server->StartAdmin(options.admin_listen); !status.ok()) {
+      return status;
+    }
   }
   if (options.rules_poll_interval > absl::ZeroDuration()) {
     server->watcher_ =
@@ -230,6 +203,37 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     server->sweeper_ = std::thread(&VigilServer::Sweep, server.get(), options);
   }
   return server;
+}
+
+void VigilServer::ReloadAuthzPolicy() {
+  const absl::StatusOr<bool> reloaded = authorizer_->ReloadIfChanged();
+  if (!reloaded.ok()) {
+    log::Error("authz_policy_not_reloaded",
+               "the authorization policy did not load; the previous one stays in force")
+        .Field("error", std::string(reloaded.status().message()));
+  } else if (*reloaded) {
+    log::Info("authz_policy_reloaded", "authorization policy reloaded")
+        .Field("name", authorizer_->policy_name());
+  }
+}
+
+absl::Status VigilServer::StartAdmin(const std::string& listen) {
+  constexpr char kText[] = "text/plain; charset=utf-8";
+  AdminHttp::Routes routes;
+  routes["/metrics"] = [this] {
+    return AdminHttp::Reply{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText()};
+  };
+  routes["/healthz"] = [] { return AdminHttp::Reply{200, kText, "ok\n"}; };
+  routes["/readyz"] = [this] {
+    return serving() ? AdminHttp::Reply{200, kText, "ready\n"}
+                     : AdminHttp::Reply{503, kText, "draining\n"};
+  };
+  routes["/rules"] = [this] { return AdminHttp::Reply{200, "application/json", RulesJson()}; };
+  absl::StatusOr<std::unique_ptr<AdminHttp>> admin =
+      AdminHttp::Start(*loop_, listen, std::move(routes));
+  if (!admin.ok()) return admin.status();
+  admin_ = *std::move(admin);
+  return absl::OkStatus();
 }
 
 void VigilServer::Sweep(const ServerOptions& options) {

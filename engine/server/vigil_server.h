@@ -139,6 +139,10 @@ class VigilServer {
   void Sweep(const ServerOptions& options);
   // Logs the start and the end of each episode of refused calls; on the event loop each second.
   void WatchShedding();
+  // Re-reads the authorization policy if its file changed; on the event loop.
+  void ReloadAuthzPolicy();
+  // Serves /metrics, /healthz, /readyz and /rules on `listen`, on the event loop.
+  absl::Status StartAdmin(const std::string& listen);
   // Counts the store's writes and logs its faults.
   class StoreObserver;
 
