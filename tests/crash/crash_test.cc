@@ -52,13 +52,13 @@ constexpr int kUsers = 200;
 constexpr int kWorkers = 4;
 constexpr int64_t kDailyCapMinor = 200000;  // the shipped rules' standard daily cap
 
-// Charges are dated half a second apart from 2026-06-01 09:00 (+08:00). A long run crosses local
-// midnights, where the daily cap rightly resets, so the ledger keeps each user's approvals per
-// local day.
+// Charges are dated half a second apart from 2026-06-01 22:30 (+08:00), so that a run crosses
+// local midnight after about 10,000 charges, where the daily cap rightly resets: the ledger keeps
+// each user's approvals per local day, and every run checks the caps on both sides.
 constexpr int64_t kStepMs = 500;
 const absl::TimeZone kLocal = absl::FixedTimeZone(8 * 3600);
 const int64_t kDayStart =
-    absl::ToUnixMillis(absl::FromCivil(absl::CivilSecond(2026, 6, 1, 9, 0, 0), kLocal));
+    absl::ToUnixMillis(absl::FromCivil(absl::CivilSecond(2026, 6, 1, 22, 30, 0), kLocal));
 
 absl::CivilDay LocalDay(int64_t epoch_ms) {
   return absl::ToCivilDay(absl::FromUnixMillis(epoch_ms), kLocal);
