@@ -9,7 +9,7 @@
 #  2. A closed-loop flood: 16x more calls in flight than --max-inflight, every call with a 100 ms
 #     deadline; meanwhile a user's one-click cancel (RevokeAllMandates) every 50 ms on a
 #     connection of its own. Goodput is answers within the deadline per second.
-#  3. An open-loop flood at twice the highest rate, with the same deadline and cancels. The
+#  3. An open-loop flood at 1.25x the highest rate, with the same deadline and cancels. The
 #     client shares the two cores, so it reports the rate it really sent.
 #  4. TLS: the highest rate of vigil-baseline in plaintext and with mutual TLS, and of vigild with
 #     mutual TLS and the shipped authorization policy, against vigild in plaintext.
@@ -127,10 +127,10 @@ bench flood-closed "${target[@]}" --setup=false --concurrency "$flood" \
 record_rss flood-closed
 stop
 
-echo "== open-loop flood at $((2 * highest)) calls/s (twice the highest), ${deadline_ms} ms deadline =="
+echo "== open-loop flood at $((5 * highest / 4)) calls/s (1.25x the highest), ${deadline_ms} ms deadline =="
 start vigild "$port" "$bin/vigild" "${vigild_flags[@]}"
 setup
-bench flood-open "${target[@]}" --setup=false --mode open --rate $((2 * highest)) \
+bench flood-open "${target[@]}" --setup=false --mode open --rate $((5 * highest / 4)) \
   --deadline-ms "$deadline_ms" --revoke-all-every-ms 50
 record_rss flood-open
 stop

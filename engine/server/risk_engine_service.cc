@@ -21,8 +21,10 @@ int64_t SteadyNowNs() {
 
 }  // namespace
 
-// What the answer needs once the engine has decided, on the call's arena: the engine's callback
-// then captures one pointer and fits in its inline storage, so a call allocates nothing for it.
+// What the answer needs once the engine has decided, on the call's arena (the response is always
+// on it: the constructor sets ArenaMessages as Authorize's allocator), which frees it with the
+// call. The engine's callback then captures one pointer and fits in its inline storage, so a call
+// allocates nothing for it.
 struct RiskEngineService::PendingAnswer {
   RiskEngineService* service;
   grpc::ServerUnaryReactor* reactor;
