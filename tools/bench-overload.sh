@@ -31,44 +31,11 @@ else
 fi
 max_inflight=64 flood=$((16 * 64)) deadline_ms=100
 
-out=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$out"
-}
-trap cleanup EXIT
+# $out, start, stop, free_port: shared with tools/bench.sh.
+source tools/bench-lib.sh
 tools/make-certs.sh "$out/certs" >/dev/null
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_for_health() {  # wait_for_health PORT NAME LOG TLS_ARGS...
-  local port=$1 name=$2 log=$3
-  shift 3
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench-overload: $name did not start; its log:" >&2
-  cat "$log" >&2
-  exit 1
-}
-server_pid=
-start() {  # start NAME PORT COMMAND...
-  local name=$1 port=$2
-  shift 2
-  "$@" >"$out/$name.log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
-  wait_for_health "$port" "$name" "$out/$name.log"
-}
-stop() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-}
-peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$server_pid/status"; }
+# The peak memory of the vigild running now.
+peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$vigild_pid/status"; }
 bench() {  # bench NAME ARGS...: one vigil-bench run; its JSON in $out/NAME.json
   local name=$1
   shift
@@ -109,7 +76,7 @@ for rep in $(seq "$reps"); do
   setup
   bench "highest-$rep" "${target[@]}" --setup=false --concurrency 64
   record_rss "highest-$rep"
-  stop
+  stop "$vigild_pid"
 done
 highest=$(python3 - "$out" "$reps" <<'PY'
 import json, statistics, sys
@@ -125,7 +92,7 @@ setup
 bench flood-closed "${target[@]}" --setup=false --concurrency "$flood" \
   --deadline-ms "$deadline_ms" --revoke-all-every-ms 50
 record_rss flood-closed
-stop
+stop "$vigild_pid"
 
 echo "== open-loop flood at $((5 * highest / 4)) calls/s (1.25x the highest), ${deadline_ms} ms deadline =="
 start vigild "$port" "$bin/vigild" "${vigild_flags[@]}"
@@ -133,7 +100,7 @@ setup
 bench flood-open "${target[@]}" --setup=false --mode open --rate $((5 * highest / 4)) \
   --deadline-ms "$deadline_ms" --revoke-all-every-ms 50
 record_rss flood-open
-stop
+stop "$vigild_pid"
 
 echo "== TLS: highest rates, plaintext and mutual TLS, $reps runs each, alternating =="
 tls_server=(--tls-cert "$out/certs/server.pem" --tls-key "$out/certs/server.key"
@@ -142,22 +109,22 @@ for rep in $(seq "$reps"); do
   start baseline "$port" "$bin/vigil-baseline" --listen "127.0.0.1:$port"
   bench "baseline-plain-$rep" --target "127.0.0.1:$port" --setup=false --users "$users" \
     --concurrency 64
-  stop
+  stop "$baseline_pid"
   start baseline "$port" "$bin/vigil-baseline" --listen "127.0.0.1:$port" "${tls_server[@]}"
   bench "baseline-mtls-$rep" --target "127.0.0.1:$port" --setup=false --users "$users" \
     --concurrency 64 "${tls_client[@]}"
-  stop
+  stop "$baseline_pid"
   start vigild "$port" "$bin/vigild" "${vigild_flags[@]}"
   setup
   bench "vigild-plain-$rep" "${target[@]}" --setup=false --concurrency 64
-  stop
+  stop "$vigild_pid"
   start vigild "$port" "$bin/vigild" "${vigild_flags[@]}" "${tls_server[@]}" \
     --authz-policy config/authz_policy.json
   # The setup grants mandates: the app's role; the charges are the gateway's.
   setup --tls-ca "$out/certs/ca.pem" --tls-cert "$out/certs/app.pem" \
     --tls-key "$out/certs/app.key"
   bench "vigild-mtls-$rep" "${target[@]}" --setup=false --concurrency 64 "${tls_client[@]}"
-  stop
+  stop "$vigild_pid"
 done
 
 python3 - "$out" "$reps" "$highest" "$flood" "$max_inflight" "$deadline_ms" <<'PY'
