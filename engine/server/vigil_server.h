@@ -50,9 +50,9 @@ struct ServerOptions {
   bool insecure = false;
   // The admin HTTP server (metrics, /healthz, /readyz, /rules); empty turns it off.
   std::string admin_listen;
-  // Authorize calls in progress beyond which a call gets RESOURCE_EXHAUSTED; also the HTTP/2
-  // streams a connection may have open, so that the transport never holds more calls than this
-  // per connection.
+  // Authorize calls in progress beyond which a call gets RESOURCE_EXHAUSTED. With
+  // max_inflight_users it also bounds the HTTP/2 streams a connection may have open, so that the
+  // transport never holds more calls per connection than vigild would take.
   int max_inflight = 512;
   // The same for Mandates and Users calls together, kept apart from Authorize's.
   int max_inflight_users = 64;
