@@ -1,6 +1,7 @@
 // Durability: whatever the engine acknowledged comes back after a restart, through every
 // journal; and every fault of the data directory is a clear error that changes nothing.
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -255,9 +256,13 @@ class FaultTest : public ::testing::Test {
   void SetUp() override { dir_ = TempDir("fault"); }
   void TearDown() override { fs::remove_all(dir_); }
 
-  absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(rocksdb::Env* env = nullptr) {
-    return RocksDbStore::Open(StoreOptions{
-        .path = dir_.string(), .sync = true, .env = env, .retry_interval = absl::Milliseconds(10)});
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(rocksdb::Env* env = nullptr,
+                                                     WriteObserver* observer = nullptr) {
+    return RocksDbStore::Open(StoreOptions{.path = dir_.string(),
+                                           .sync = true,
+                                           .env = env,
+                                           .observer = observer,
+                                           .retry_interval = absl::Milliseconds(10)});
   }
 
   fs::path dir_;
@@ -338,6 +343,18 @@ TEST_F(FaultTest, SomeoneElsesDirectoryIsNotTouched) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 }
 
+// Counts what the store's writer tells it, as vigild's metrics and log do.
+class CountingObserver final : public WriteObserver {
+ public:
+  void OnBatchWritten(size_t changes, absl::Duration) override {
+    batches += 1;
+    this->changes += changes;
+  }
+  void OnWriteFailed(const absl::Status&) override { failures += 1; }
+  void OnWriteRecovered() override { recoveries += 1; }
+  std::atomic<int> batches{0}, changes{0}, failures{0}, recoveries{0};
+};
+
 // Authorize as servers call it: the answer comes back from the store's writer thread.
 absl::StatusOr<AuthorizeResponse> AuthorizeWhenDurable(Engine& engine,
                                                        const AuthorizeRequest& request) {
@@ -353,7 +370,8 @@ absl::StatusOr<AuthorizeResponse> AuthorizeWhenDurable(Engine& engine,
 
 TEST_F(FaultTest, AFullDiskRefusesChangesKeepsReadsAndRecovers) {
   FullDisk disk;
-  absl::StatusOr<std::unique_ptr<RocksDbStore>> store = Open(disk.env());
+  CountingObserver observer;
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> store = Open(disk.env(), &observer);
   ASSERT_TRUE(store.ok()) << store.status();
   FakeClock clock(kNow);
   EngineOptions options;
@@ -399,6 +417,11 @@ TEST_F(FaultTest, AFullDiskRefusesChangesKeepsReadsAndRecovers) {
   charge.transaction_id = "after-2";
   EXPECT_TRUE(engine.Authorize(charge).ok());
   EXPECT_GE((*store)->stats().failed_writes, 1u);
+  // One failure and one recovery told, however many retries there were between them.
+  EXPECT_EQ(observer.failures.load(), 1);
+  EXPECT_EQ(observer.recoveries.load(), 1);
+  EXPECT_GE(observer.batches.load(), 3);
+  EXPECT_GE(observer.changes.load(), observer.batches.load());
 }
 
 }  // namespace
