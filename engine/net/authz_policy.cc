@@ -1,11 +1,9 @@
 #include "engine/net/authz_policy.h"
 
-#include <fstream>
-#include <iterator>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "engine/net/file.h"
 #include "google/protobuf/util/json_util.h"
 #include "vigil/config/v1/authz_policy.pb.h"
 
@@ -112,10 +110,9 @@ absl::StatusOr<AuthzPolicy> AuthzPolicy::Parse(absl::string_view json) {
 }
 
 absl::StatusOr<AuthzPolicy> AuthzPolicy::Load(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return absl::NotFoundError(absl::StrCat(path, " cannot be read"));
-  const std::string json{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  absl::StatusOr<AuthzPolicy> policy = Parse(json);
+  const absl::StatusOr<std::string> json = ReadFile(path);
+  if (!json.ok()) return json.status();
+  absl::StatusOr<AuthzPolicy> policy = Parse(*json);
   if (!policy.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", policy.status().message()));
   }

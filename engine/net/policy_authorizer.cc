@@ -1,19 +1,11 @@
 #include "engine/net/policy_authorizer.h"
 
-#include <fstream>
-#include <iterator>
-
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "engine/net/file.h"
 
 namespace vigil::net {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return absl::NotFoundError(absl::StrCat(path, " cannot be read"));
-  return std::string{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-}
 
 absl::string_view View(grpc::string_ref ref) { return {ref.data(), ref.size()}; }
 

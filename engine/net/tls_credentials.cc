@@ -1,11 +1,10 @@
 #include "engine/net/tls_credentials.h"
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/net/file.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 
@@ -15,10 +14,11 @@ namespace {
 // OK when `path` can be read and holds a PEM block. Reads the file only to check it: the
 // provider reads it again, and keeps reading it as it changes.
 absl::Status CheckPemFile(absl::string_view what, const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return absl::InvalidArgumentError(absl::StrCat(what, " ", path, " cannot be read"));
-  const std::string content{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  if (!absl::StrContains(content, "-----BEGIN ")) {
+  const absl::StatusOr<std::string> content = ReadFile(path);
+  if (!content.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " ", path, " cannot be read"));
+  }
+  if (!absl::StrContains(*content, "-----BEGIN ")) {
     return absl::InvalidArgumentError(absl::StrCat(what, " ", path, " holds no PEM block"));
   }
   return absl::OkStatus();

@@ -6,12 +6,12 @@
 #include <optional>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "engine/net/address.h"
 
 namespace vigil::server {
 
@@ -137,18 +137,12 @@ struct AdminHttp::Impl {
 absl::StatusOr<std::unique_ptr<AdminHttp>> AdminHttp::Start(EventLoop& loop,
                                                             const std::string& listen,
                                                             Routes routes) {
-  const size_t colon = listen.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
+  const std::optional<net::HostPort> parsed = net::ParseHostPort(listen);
+  if (!parsed.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--admin-listen \"", listen, "\" is not HOST:PORT"));
   }
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host == "localhost") host = "127.0.0.1";
+  const std::string host = parsed->host == "localhost" ? "127.0.0.1" : parsed->host;
   beast::error_code error;
   const asio::ip::address address = asio::ip::make_address(host, error);
   if (error) {
@@ -157,7 +151,7 @@ absl::StatusOr<std::unique_ptr<AdminHttp>> AdminHttp::Start(EventLoop& loop,
   }
   auto impl = std::make_unique<Impl>(loop);
   impl->shared->routes = std::move(routes);
-  const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(parsed->port));
   impl->acceptor.open(endpoint.protocol(), error);
   if (!error) impl->acceptor.set_option(asio::socket_base::reuse_address(true), error);
   if (!error) impl->acceptor.bind(endpoint, error);

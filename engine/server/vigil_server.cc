@@ -10,10 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "engine/core/stable_hash.h"
+#include "engine/net/address.h"
 #include "engine/rules/compiled_rule_set.h"
 #include "engine/rules/rule_set.h"
 #include "engine/server/log.h"
@@ -32,16 +31,10 @@
 namespace vigil::server {
 namespace {
 
-// The host of HOST:PORT, without the brackets of an IPv6 address.
-absl::string_view HostOf(absl::string_view listen) {
-  if (absl::ConsumePrefix(&listen, "[")) return listen.substr(0, listen.find(']'));
-  const size_t colon = listen.rfind(':');
-  return colon == absl::string_view::npos ? listen : listen.substr(0, colon);
-}
-
+// Whether the address HOST:PORT serves this machine only.
 bool IsLoopback(absl::string_view listen) {
-  const absl::string_view host = HostOf(listen);
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  const std::optional<net::HostPort> address = net::ParseHostPort(listen);
+  return address.has_value() && net::IsLoopback(address->host);
 }
 
 // Refuses combinations that would serve less safely than the operator may think.
