@@ -1,0 +1,169 @@
+#pragma once
+
+// EngineImpl is how Engine (engine/core/engine.h, the contract) keeps and changes its state.
+// Each job has its own file:
+//
+//   user_state.h         a user's state and the sharded tables of users, devices and merchants
+//   mandate_book.h       stored mandates, which one a charge draws on, the owner index
+//   idempotency.h        the transaction and grant records, with their sweeps
+//   id_mint.h            mandate and decision ids
+//   policy_slot.h        the policy, handed to each thread
+//   snapshot.h           state as a journal's records, and back
+//   mandate_invariant.h  no APPROVE without a usable mandate
+//
+// Here: Authorize as named steps, outcomes, restore and the sweep (engine_impl.cc); the mandate
+// lifecycle and profiles (engine_mandates.cc). Locking and journalling stay in the calls
+// themselves, where their order can be read.
+//
+// Lock order: a user's shard, then a device's, then a merchant's, then a transaction, grant or
+// owner-index shard. A decision holds its user's, device's and merchant's shards throughout, so
+// that checking and recording are one step for each.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/core/clock.h"
+#include "engine/core/engine.h"
+#include "engine/core/id_mint.h"
+#include "engine/core/idempotency.h"
+#include "engine/core/journal.h"
+#include "engine/core/mandate_book.h"
+#include "engine/core/policy.h"
+#include "engine/core/policy_slot.h"
+#include "engine/core/types.h"
+#include "engine/core/user_state.h"
+
+namespace vigil {
+
+class EngineImpl {
+ public:
+  EngineImpl(std::shared_ptr<const Policy> policy, const Clock* clock, EngineOptions options);
+
+  // As Engine's.
+  absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request);
+  void Authorize(const AuthorizeRequest& request, Engine::AuthorizeCallback done);
+  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome);
+  absl::StatusOr<Mandate> GrantMandate(const GrantMandateRequest& request);
+  absl::StatusOr<Mandate> GetMandate(absl::string_view mandate_id);
+  absl::StatusOr<std::vector<Mandate>> ListMandates(absl::string_view user_id,
+                                                    bool include_revoked);
+  absl::StatusOr<Mandate> RevokeMandate(absl::string_view mandate_id, absl::string_view user_id,
+                                        absl::string_view reason);
+  absl::StatusOr<Mandate> PauseMandate(absl::string_view mandate_id, absl::string_view user_id);
+  absl::StatusOr<Mandate> ResumeMandate(absl::string_view mandate_id, absl::string_view user_id);
+  absl::StatusOr<std::vector<Mandate>> RevokeAllMandates(absl::string_view user_id,
+                                                         absl::string_view reason);
+  absl::StatusOr<UserProfile> PutUserProfile(const UserProfile& profile);
+  absl::StatusOr<UserProfile> GetUserProfile(absl::string_view user_id);
+  absl::Status Restore(const RestoredState& state);
+  absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part, size_t parts);
+  Engine::RecordCounts CountRecords();
+  std::shared_ptr<const Policy> policy() const { return policy_.Get(); }
+  void SetPolicy(std::shared_ptr<const Policy> policy) { policy_.Set(std::move(policy)); }
+
+ private:
+  // What a charge holds once it has claimed its transaction id: the pending record, the
+  // user's state and the mandate it draws on.
+  struct Claim {
+    TransactionRecord* record = nullptr;
+    UserState* user = nullptr;
+    MandateState* mandate = nullptr;
+    MandateMatch match = MandateMatch::kNone;
+    std::string decision_id;
+  };
+  // The device's and merchant's windows a decision reads, locked for its whole length; null
+  // where the policy reads none or the charge names no device.
+  struct HeldSubjects {
+    std::optional<absl::MutexLock> device_lock;
+    std::optional<absl::MutexLock> merchant_lock;
+    SubjectWindows* device = nullptr;
+    SubjectWindows* merchant = nullptr;
+  };
+  // What the rules read. Facts points into the rest, so it stays where it was built.
+  struct Inputs {
+    UserProfile profile;  // numbers and flags only
+    absl::InlinedVector<WindowReading, 16> readings;
+    Facts facts;
+  };
+
+  // Authorize up to durability: decides, records, queues the change and sets `sequence` to the
+  // journal sequence the answer must wait for.
+  absl::StatusOr<AuthorizeResponse> Decide(const AuthorizeRequest& request, uint64_t& sequence);
+  // Decide's steps, in order.
+  // The answer to a transaction_id seen before: its first answer, or ALREADY_EXISTS for another
+  // charge. REQUIRES: the transaction's shard and the request's user's shard held.
+  absl::StatusOr<AuthorizeResponse> AnswerRetry(const AuthorizeRequest& request,
+                                                const TransactionRecord& record,
+                                                uint64_t& sequence);
+  // Inserts a pending record for a new transaction id, after resolving the mandate it draws on.
+  // REQUIRES: the user's shard and the transaction's shard held.
+  Claim ClaimTransaction(UserShard& shard, TransactionTable::Shard& txn_shard,
+                         const TransactionKey& key, const AuthorizeRequest& request,
+                         uint64_t merchant_hash, int64_t now_ms);
+  // Locks, in the lock order, the device's and merchant's windows the policy reads.
+  void LockSubjects(const WindowLayout& layout, const AuthorizeRequest& request,
+                    HeldSubjects& held);
+  void GatherFacts(const AuthorizeRequest& request, const Policy& policy, int64_t now_ms,
+                   const Claim& claim, const HeldSubjects& subjects, Inputs& inputs);
+  // Records the charge in every window it was read from and, when approved, reserves its
+  // amount in the user's and mandate's calendar periods.
+  void Reserve(const AuthorizeRequest& request, const Policy& policy, int64_t now_ms,
+               uint64_t merchant_hash, bool approved, const Claim& claim,
+               const HeldSubjects& subjects);
+  static AuthorizeResponse Answer(const Verdict& verdict, const Claim& claim, const Policy& policy);
+  // Fills the claimed record with the decision. REQUIRES: the transaction's shard held.
+  void Settle(TransactionRecord& record, const AuthorizeRequest& request, const Verdict& verdict,
+              const Policy& policy, int64_t now_ms);
+  // The change a decision journals. REQUIRES: the shards Decide holds.
+  StateChange DecisionChange(const AuthorizeRequest& request, const AuthorizeResponse& response,
+                             const TransactionRecord& record, const UserState& user,
+                             const HeldSubjects& subjects, int64_t now_ms) const;
+
+  int64_t EventTime(const AuthorizeRequest& request) const;
+  // Age on the decision date in the policy's calendar; none without a birth date.
+  static std::optional<int> AgeAt(const std::optional<absl::CivilDay>& birth_date,
+                                  const Policy& policy, int64_t now_ms);
+  // Applies `change` to a mandate that `user_id` owns, under the owner's lock, and returns the
+  // mandate as it is after. NOT_FOUND, PERMISSION_DENIED, or the status `change` returns.
+  template <typename Change>
+  absl::StatusOr<Mandate> ChangeMandate(absl::string_view mandate_id, absl::string_view user_id,
+                                        Change change);
+  // Takes an approval back everywhere it was counted; appends the device and merchant windows
+  // it changed to `change`.
+  void Release(UserState& state, const TransactionRecord& record, const Policy& policy,
+               StateChange& change);
+
+  bool journaled() const { return options_.journal != nullptr; }
+  // Appends `change` to the journal (if any) and returns its sequence; 0 without a journal.
+  uint64_t Append(StateChange change);
+  // The sequence of the last change queued; 0 without a journal.
+  uint64_t LastSequence() const;
+  // Waits until `sequence` is durable; OK without a journal.
+  absl::Status Durable(uint64_t sequence);
+  // Waits until `sequence` is durable, but answers anyway if the journal cannot write.
+  void AwaitVisible(uint64_t sequence);
+  // UNAVAILABLE while the journal cannot write; OK otherwise.
+  absl::Status Writable() const;
+
+  const Clock* const clock_;
+  const EngineOptions options_;
+  IdMint ids_;
+  PolicySlot policy_;
+
+  UserTable users_;
+  SubjectTable devices_;
+  SubjectTable merchants_;
+  TransactionTable transactions_;
+  GrantTable grants_;
+  MandateOwners mandate_owners_;
+};
+
+}  // namespace vigil
