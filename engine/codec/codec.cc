@@ -201,11 +201,6 @@ void Encode(const UserProfile& profile, v1::UserProfile& out) {
   out.set_notify_every_transaction(profile.notify_every_transaction);
 }
 
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
 absl::StatusOr<AuthorizeResponse> Decode(const v1::AuthorizeResponse& response) {
   AuthorizeResponse out;
   switch (response.decision()) {

@@ -1,13 +1,12 @@
 #pragma once
 
 // Translation between the messages of vigil.v1 (on the wire and in the store) and the core's
-// types, and between absl::Status and grpc::Status. Decoding rejects enum values the API does not
+// types. Decoding rejects enum values the API does not
 // define with INVALID_ARGUMENT naming the field. Pure functions; thread-safe.
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/core/types.h"
-#include "grpcpp/support/status.h"
 #include "vigil/v1/vigil.pb.h"
 
 namespace vigil::codec {
@@ -30,8 +29,5 @@ void Encode(const Mandate& mandate, v1::Mandate& out);
 void Encode(const UserProfile& profile, v1::UserProfile& out);
 void Encode(const GrantMandateRequest& request, v1::GrantMandateRequest& out);
 v1::Outcome Encode(Outcome outcome);
-
-// Abseil's status codes are gRPC's, number for number.
-grpc::Status ToGrpc(const absl::Status& status);
 
 }  // namespace vigil::codec

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "engine/codec/codec.h"
+#include "engine/server/grpc_status.h"
 #include "engine/server/unary.h"
 #include "google/protobuf/arena.h"
 
@@ -62,7 +63,7 @@ grpc::ServerUnaryReactor* RiskEngineService::Authorize(grpc::CallbackServerConte
     }
     pending->service->admission_->Leave();
     metrics.authorize_latency.Observe(SteadyNowNs() - pending->began_ns);
-    pending->reactor->Finish(codec::ToGrpc(decision.status()));
+    pending->reactor->Finish(ToGrpc(decision.status()));
   });
   return reactor;
 }

@@ -3,6 +3,7 @@
 #include "absl/status/status.h"
 #include "engine/codec/codec.h"
 #include "engine/server/admission.h"
+#include "engine/server/grpc_status.h"
 #include "engine/server/metrics.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
@@ -15,7 +16,7 @@ namespace vigil::server {
 inline grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
                                              const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(codec::ToGrpc(status));
+  reactor->Finish(ToGrpc(status));
   return reactor;
 }
 
