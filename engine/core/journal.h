@@ -7,8 +7,9 @@
 // the journal says it is durable.
 //
 // Implementations: RocksDbStore (engine/store/), the embedded default; MemoryJournal
-// (engine/store/), which keeps what a store would recover, for tests. Both pass
-// tests/engine/store/journal_conformance.h.
+// (engine/store/), which keeps what a store would recover, for tests. Both pass the one
+// conformance suite, tests/engine/store/journal_conformance_test.cc, which states the contract
+// below as tests.
 //
 // Thread-safe.
 
@@ -19,6 +20,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "engine/core/period_usage.h"
 #include "engine/core/subject_windows.h"
 #include "engine/core/types.h"
@@ -108,6 +110,12 @@ class Journal {
  public:
   virtual ~Journal() = default;
 
+  // What was made durable, as a restarted process restores it: for each user, subject,
+  // transaction and grant, the last record of it appended (less the expired ones). A change
+  // acknowledged durable is always in it; one whose durability failed may or may not be.
+  // DATA_LOSS for a record that cannot be read.
+  virtual absl::StatusOr<RestoredState> Load() = 0;
+
   // OK while changes can be made durable. UNAVAILABLE (with the reason, e.g. a full disk) while
   // they cannot: the engine then refuses every change before making it, and reads keep working.
   virtual absl::Status Ready() const = 0;
@@ -119,9 +127,9 @@ class Journal {
   // Blocks until every change up to `sequence` is durable. UNAVAILABLE if writing failed.
   virtual absl::Status WaitDurable(uint64_t sequence) = 0;
 
-  // Without blocking: calls `done` with what WaitDurable(sequence) would return, once it is
-  // known — at once on this thread, or later on a thread of the journal's. `done` must not
-  // block. This default waits; a journal that writes in the background overrides it.
+  // Without blocking: calls `done`, exactly once, with what WaitDurable(sequence) would return,
+  // once it is known — at once on this thread, or later on a thread of the journal's. `done`
+  // must not block. This default waits; a journal that writes in the background overrides it.
   using DurableCallback = absl::AnyInvocable<void(absl::Status) &&>;
   virtual void WhenDurable(uint64_t sequence, DurableCallback done) {
     std::move(done)(WaitDurable(sequence));

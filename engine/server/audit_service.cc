@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/codec/codec.h"
 
 namespace vigil::server {
 namespace {
@@ -43,12 +44,22 @@ class RecordWriter final : public grpc::ServerWriteReactor<v1::DecisionRecord> {
   size_t next_ = 0;
 };
 
+v1::DecisionRecord Encode(const DecisionLogEntry& entry) {
+  v1::DecisionRecord out;
+  out.set_time_ms(entry.time_ms);
+  out.set_transaction_id(entry.transaction_id);
+  if (entry.request.has_value()) codec::Encode(*entry.request, *out.mutable_request());
+  if (entry.response.has_value()) codec::Encode(*entry.response, *out.mutable_response());
+  if (entry.outcome.has_value()) out.set_outcome(codec::Encode(*entry.outcome));
+  return out;
+}
+
 }  // namespace
 
 grpc::ServerWriteReactor<v1::DecisionRecord>* AuditService::ExportDecisions(
     grpc::CallbackServerContext*, const v1::ExportDecisionsRequest* request) {
   std::vector<v1::DecisionRecord> records;
-  if (store_ == nullptr) {
+  if (log_ == nullptr) {
     return new RecordWriter({}, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                              "vigild runs without --data-dir: there is no "
                                              "decision log"));
@@ -61,12 +72,12 @@ grpc::ServerWriteReactor<v1::DecisionRecord>* AuditService::ExportDecisions(
   }
   bool too_many = false;
   const absl::Status status =
-      store_->ExportDecisions(request->since_ms(), until, [&](const v1::DecisionRecord& record) {
+      log_->ExportDecisions(request->since_ms(), until, [&](const DecisionLogEntry& entry) {
         if (records.size() == kMaxExport) {
           too_many = true;
           return false;
         }
-        records.push_back(record);
+        records.push_back(Encode(entry));
         return true;
       });
   if (!status.ok()) {

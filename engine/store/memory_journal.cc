@@ -1,6 +1,8 @@
 #include "engine/store/memory_journal.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace vigil::store {
 
@@ -37,7 +39,7 @@ absl::Status MemoryJournal::WaitDurable(uint64_t) {
   return failure_;
 }
 
-RestoredState MemoryJournal::Load() const {
+absl::StatusOr<RestoredState> MemoryJournal::Load() {
   absl::MutexLock lock(&mu_);
   RestoredState state;
   for (const auto& [id, user] : users_) state.users.push_back(user);
@@ -52,9 +54,30 @@ void MemoryJournal::SetFailure(absl::Status failure) {
   failure_ = std::move(failure);
 }
 
-std::vector<DecisionLogEntry> MemoryJournal::log() const {
+absl::Status MemoryJournal::ExportDecisions(int64_t since_ms, int64_t until_ms,
+                                            absl::FunctionRef<bool(const DecisionLogEntry&)> sink) {
+  std::vector<DecisionLogEntry> entries;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const DecisionLogEntry& entry : log_) {
+      if (entry.time_ms >= since_ms && entry.time_ms < until_ms) entries.push_back(entry);
+    }
+  }
+  // By time, as the durable store's keys order them; appends of one time in their order.
+  std::stable_sort(
+      entries.begin(), entries.end(),
+      [](const DecisionLogEntry& a, const DecisionLogEntry& b) { return a.time_ms < b.time_ms; });
+  for (const DecisionLogEntry& entry : entries) {
+    if (!sink(entry)) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MemoryJournal::DeleteDecisionsBefore(int64_t before_ms) {
   absl::MutexLock lock(&mu_);
-  return log_;
+  std::erase_if(log_,
+                [before_ms](const DecisionLogEntry& entry) { return entry.time_ms < before_ms; });
+  return absl::OkStatus();
 }
 
 }  // namespace vigil::store

@@ -13,23 +13,24 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/core/decision_log.h"
 #include "engine/core/journal.h"
 
 namespace vigil::store {
 
-class MemoryJournal final : public Journal {
+class MemoryJournal final : public Journal, public DecisionLog {
  public:
+  absl::StatusOr<RestoredState> Load() override;
   absl::Status Ready() const override;
   uint64_t Append(StateChange change) override;
   uint64_t LastSequence() const override;
   absl::Status WaitDurable(uint64_t sequence) override;
 
-  // What a restart would restore.
-  RestoredState Load() const;
   // While `failure` is not OK, Ready() and WaitDurable() return it and appends are dropped.
   void SetFailure(absl::Status failure);
-  // Decision log entries appended so far, in order.
-  std::vector<DecisionLogEntry> log() const;
+  absl::Status ExportDecisions(int64_t since_ms, int64_t until_ms,
+                               absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override;
+  absl::Status DeleteDecisionsBefore(int64_t before_ms) override;
 
  private:
   mutable absl::Mutex mu_;

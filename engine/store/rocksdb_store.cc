@@ -218,21 +218,24 @@ absl::StatusOr<RestoredState> RocksDbStore::Load() {
   return state;
 }
 
-absl::Status RocksDbStore::ExportDecisions(
-    int64_t since_ms, int64_t until_ms,
-    const std::function<bool(const vigil::v1::DecisionRecord&)>& sink) {
+absl::Status RocksDbStore::ExportDecisions(int64_t since_ms, int64_t until_ms,
+                                           absl::FunctionRef<bool(const DecisionLogEntry&)> sink) {
   absl::ReaderMutexLock db_lock(&db_mu_);
   if (db_ == nullptr) return absl::UnavailableError("the store is being reopened; try again");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   const std::string end = LogKeyAt(until_ms);
   for (it->Seek(LogKeyAt(since_ms)); it->Valid() && it->key().starts_with("l/"); it->Next()) {
     if (it->key().compare(end) >= 0) break;
-    vigil::v1::DecisionRecord record;
-    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(
-          absl::StrCat("decision log entry \"", it->key().ToString(), "\" cannot be read"));
+    store::v1::DecisionLogRecord record;
+    absl::StatusOr<DecisionLogEntry> entry =
+        record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))
+            ? Decode(record)
+            : absl::DataLossError("not a record");
+    if (!entry.ok()) {
+      return absl::DataLossError(absl::StrCat("decision log entry \"", it->key().ToString(),
+                                              "\" cannot be read: ", entry.status().message()));
     }
-    if (!sink(record)) break;
+    if (!sink(*entry)) break;
   }
   return FromRocks(it->status(), "cannot read the decision log");
 }

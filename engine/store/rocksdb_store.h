@@ -15,7 +15,7 @@
 // the engine's memory keep working meanwhile.
 //
 // Keys: "u/USER" UserState, "s/d/DEVICE" and "s/m/MERCHANT" SubjectState, "t/TXN"
-// TransactionState, "g/REQUEST" GrantState, "l/TIME/BOOT/SEQ" DecisionRecord (time-ordered),
+// TransactionState, "g/REQUEST" GrantState, "l/TIME/BOOT/SEQ" DecisionLogRecord (time-ordered),
 // "meta/format", "meta/boot".
 //
 // Thread-safe.
@@ -35,8 +35,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "engine/core/decision_log.h"
 #include "engine/core/journal.h"
-#include "vigil/v1/vigil.pb.h"
 
 namespace rocksdb {
 class DB;
@@ -73,7 +73,7 @@ struct StoreOptions {
   absl::Duration retry_interval = absl::Seconds(1);
 };
 
-class RocksDbStore final : public Journal {
+class RocksDbStore final : public Journal, public DecisionLog {
  public:
   // Opens (or creates) the store at options.path.
   //   FAILED_PRECONDITION: another process holds the directory; it was written by a newer
@@ -83,15 +83,12 @@ class RocksDbStore final : public Journal {
   // Writes what is queued (if it can), then closes.
   ~RocksDbStore() override;
 
-  // Everything needed to restore the engine. DATA_LOSS for a record that cannot be read.
-  absl::StatusOr<RestoredState> Load();
+  absl::StatusOr<RestoredState> Load() override;
 
-  // Calls `sink` with every decision log entry with since_ms <= time_ms < until_ms, oldest
-  // first, until it returns false.
+  // DATA_LOSS for an entry that cannot be read.
   absl::Status ExportDecisions(int64_t since_ms, int64_t until_ms,
-                               const std::function<bool(const vigil::v1::DecisionRecord&)>& sink);
-  // Deletes the decision log entries older than `before_ms`.
-  absl::Status DeleteDecisionsBefore(int64_t before_ms);
+                               absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override;
+  absl::Status DeleteDecisionsBefore(int64_t before_ms) override;
 
   absl::Status Ready() const override;
   uint64_t Append(StateChange change) override;

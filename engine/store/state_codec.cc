@@ -185,13 +185,35 @@ GrantSnapshot Decode(const store::v1::GrantState& grant) {
   return GrantSnapshot{codec::Decode(grant.request()), grant.mandate_id(), grant.seen_ms()};
 }
 
-vigil::v1::DecisionRecord Encode(const DecisionLogEntry& entry) {
-  vigil::v1::DecisionRecord out;
+store::v1::DecisionLogRecord Encode(const DecisionLogEntry& entry) {
+  store::v1::DecisionLogRecord out;
   out.set_time_ms(entry.time_ms);
   out.set_transaction_id(entry.transaction_id);
   if (entry.request.has_value()) codec::Encode(*entry.request, *out.mutable_request());
   if (entry.response.has_value()) codec::Encode(*entry.response, *out.mutable_response());
   if (entry.outcome.has_value()) out.set_outcome(codec::Encode(*entry.outcome));
+  return out;
+}
+
+absl::StatusOr<DecisionLogEntry> Decode(const store::v1::DecisionLogRecord& entry) {
+  DecisionLogEntry out;
+  out.time_ms = entry.time_ms();
+  out.transaction_id = entry.transaction_id();
+  if (entry.has_request()) {
+    absl::StatusOr<AuthorizeRequest> request = codec::Decode(entry.request());
+    if (!request.ok()) return Damaged("request", request.status());
+    out.request = *std::move(request);
+  }
+  if (entry.has_response()) {
+    absl::StatusOr<AuthorizeResponse> response = codec::Decode(entry.response());
+    if (!response.ok()) return Damaged("response", response.status());
+    out.response = *std::move(response);
+  }
+  if (entry.outcome() != vigil::v1::OUTCOME_UNSPECIFIED) {
+    absl::StatusOr<Outcome> outcome = codec::Decode(entry.outcome());
+    if (!outcome.ok()) return Damaged("outcome", outcome.status());
+    out.outcome = *outcome;
+  }
   return out;
 }
 

@@ -6,7 +6,6 @@
 #include "absl/status/statusor.h"
 #include "engine/core/journal.h"
 #include "vigil/store/v1/state.pb.h"
-#include "vigil/v1/vigil.pb.h"
 
 namespace vigil::store {
 
@@ -14,11 +13,12 @@ store::v1::UserState Encode(const UserSnapshot& user);
 store::v1::SubjectState Encode(const SubjectSnapshot& subject);
 store::v1::TransactionState Encode(const TransactionSnapshot& transaction);
 store::v1::GrantState Encode(const GrantSnapshot& grant);
-vigil::v1::DecisionRecord Encode(const DecisionLogEntry& entry);
+store::v1::DecisionLogRecord Encode(const DecisionLogEntry& entry);
 
 absl::StatusOr<UserSnapshot> Decode(const store::v1::UserState& user);
 absl::StatusOr<SubjectSnapshot> Decode(const store::v1::SubjectState& subject);
 absl::StatusOr<TransactionSnapshot> Decode(const store::v1::TransactionState& transaction);
 GrantSnapshot Decode(const store::v1::GrantState& grant);
+absl::StatusOr<DecisionLogEntry> Decode(const store::v1::DecisionLogRecord& entry);
 
 }  // namespace vigil::store

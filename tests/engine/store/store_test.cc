@@ -18,6 +18,7 @@
 #include "full_disk.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "journals_under_test.h"
 #include "rocksdb/db.h"
 
 namespace vigil::store {
@@ -42,74 +43,27 @@ fs::path TempDir(absl::string_view name) {
   return dir;
 }
 
-// A journal that a test can "restart": Reload() returns what a new process would restore.
-class Backend {
- public:
-  virtual ~Backend() = default;
-  virtual Journal* journal() = 0;
-  virtual RestoredState Reload() = 0;
-};
-
-class MemoryBackend final : public Backend {
- public:
-  Journal* journal() override { return &journal_; }
-  RestoredState Reload() override { return journal_.Load(); }
-
- private:
-  MemoryJournal journal_;
-};
-
-class RocksDbBackend final : public Backend {
- public:
-  RocksDbBackend() : dir_(TempDir("backend")) { Open(); }
-  ~RocksDbBackend() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  Journal* journal() override { return store_.get(); }
-  RestoredState Reload() override {
-    store_.reset();  // closes the database, as a process exit would
-    Open();
-    absl::StatusOr<RestoredState> state = store_->Load();
-    EXPECT_TRUE(state.ok()) << state.status();
-    return state.ok() ? *std::move(state) : RestoredState{};
-  }
-
- private:
-  void Open() {
-    absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
-        RocksDbStore::Open(StoreOptions{.path = dir_.string(), .sync = false});
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-  }
-  fs::path dir_;
-  std::unique_ptr<RocksDbStore> store_;
-};
-
 class RestoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "memory") {
-      backend_ = std::make_unique<MemoryBackend>();
-    } else {
-      backend_ = std::make_unique<RocksDbBackend>();
-    }
+    backend_ = MakeJournalUnderTest(GetParam());
     engine_ = NewEngine();
   }
 
   std::unique_ptr<Engine> NewEngine() {
     EngineOptions options;
     options.trust_client_time = true;
-    options.journal = backend_->journal();
+    options.journal = &backend_->journal();
     return std::make_unique<Engine>(policy_, &clock_, options);
   }
 
   // Restarts: a new engine from what the journal restores.
   void Restart() {
     engine_.reset();
-    const RestoredState state = backend_->Reload();
+    const absl::StatusOr<RestoredState> state = backend_->Restart();
+    ASSERT_TRUE(state.ok()) << state.status();
     engine_ = NewEngine();
-    ASSERT_TRUE(engine_->Restore(state).ok());
+    ASSERT_TRUE(engine_->Restore(*state).ok());
   }
 
   AuthorizeResponse Charge(const std::string& txn, int64_t minutes, const std::string& mandate = "",
@@ -145,7 +99,7 @@ class RestoreTest : public ::testing::TestWithParam<std::string> {
 
   FakeClock clock_{kNow};
   std::shared_ptr<const Policy> policy_ = Shipped();
-  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<JournalUnderTest> backend_;
   std::unique_ptr<Engine> engine_;
 };
 
