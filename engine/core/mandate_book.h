@@ -72,10 +72,11 @@ struct MandateState {
 // Inline room for one: most users hold one or two mandates.
 using MandateList = absl::InlinedVector<MandateState, 1>;
 
-// The mandate a charge draws on, as API.md resolves it: the one named by request.mandate_id;
-// else the merchant's own usable mandate, then the general one; when neither is usable, the
-// most recent of them, which still explains why (paused, revoked, expired). nullptr, with the
-// reason in `match`, when there is none. `merchant_hash` is StableHash(request.merchant_id).
+// The mandate a charge draws on, as the API defines it (AuthorizeRequest.mandate_id): the one named
+// by request.mandate_id; else the merchant's own usable mandate, then the general one; when neither
+// is usable, the most recent of them, which still explains why (paused, revoked, expired). nullptr,
+// with the reason in `match`, when there is none. `merchant_hash` is
+// StableHash(request.merchant_id).
 MandateState* ResolveMandate(MandateList& mandates, const AuthorizeRequest& request,
                              uint64_t merchant_hash, int64_t now_ms, MandateMatch& match);
 

@@ -1,7 +1,8 @@
 #pragma once
 
-// The mandate invariant (API.md): a charge with no usable mandate behind it is never
-// APPROVEd, whatever a rule file says. Rules decide first; this has the last word.
+// The mandate invariant (the API's promise, proto/vigil/v1/vigil.proto): a charge with no usable
+// mandate behind it is never APPROVEd, whatever a rule file says. Rules decide first; this has the
+// last word.
 
 #include "engine/core/policy.h"
 #include "engine/core/types.h"

@@ -3,7 +3,7 @@
 // Early-return helpers for absl::Status and absl::StatusOr, which our Abseil lacks.
 //
 //   VIGIL_RETURN_IF_ERROR(Validate(request));
-//   VIGIL_ASSIGN_OR_RETURN(CivilDate birth, ParseDate(text));
+//   VIGIL_ASSIGN_OR_RETURN(absl::CivilDay birth, ParseDate(text));
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace vigil {
 
 enum class Channel { kUnspecified, kQrCode, kNfc, kInApp, kAutoDebit, kOnline };

@@ -48,7 +48,7 @@ struct UserState {
 
 // 1,024 shards: a decision holds its user's shard (and its device's) throughout, and under
 // skewed traffic the calls of two server threads met on the same one of 64 often enough for
-// one to wait for the other some seventy times a second (bench/RESULTS.md). A node map: a
+// one to wait for the other some seventy times a second. A node map: a
 // user's key and state never move, and users are never removed, so the mandate index may keep
 // a pointer to the key.
 inline constexpr size_t kStateShards = 1024;

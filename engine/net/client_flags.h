@@ -1,6 +1,6 @@
 #pragma once
 
-// The TLS flags every Vigil client takes (vigilctl, vigil-bench, the crash test), as API.md
+// The TLS flags every Vigil client takes (vigilctl, vigil-bench, the crash test), as the README
 // names them: --tls-ca FILE (verify vigild against this CA; without it the connection is
 // plaintext), --tls-cert FILE and --tls-key FILE (the client's own certificate, for mutual TLS).
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// Lets command lines spell flags with dashes (--data-dir, as API.md names vigild's flags) as
+// Lets command lines spell flags with dashes (--data-dir, as the README names vigild's flags) as
 // well as with Abseil's underscores (--data_dir). Call before absl::ParseCommandLine.
 
 #include <algorithm>
