@@ -13,27 +13,6 @@ namespace {
 
 constexpr int kMaxMacroDepth = 16;
 
-constexpr absl::string_view kChannels[] = {"CHANNEL_UNSPECIFIED", "QR_CODE", "NFC", "IN_APP",
-                                           "AUTO_DEBIT",          "ONLINE"};
-constexpr absl::string_view kFundingSources[] = {"FUNDING_SOURCE_UNSPECIFIED", "BALANCE",
-                                                 "DEBIT_CARD", "CREDIT_CARD", "CREDIT_LINE"};
-constexpr absl::string_view kMandateStatuses[] = {
-    "ACTIVE", "PAUSED", "REVOKED", "EXPIRED", "NONE", "UNKNOWN_ID", "MERCHANT_MISMATCH"};
-
-// The values a string field can take, when they are a closed set.
-absl::Span<const absl::string_view> ClosedValues(Field field) {
-  switch (field) {
-    case Field::kTxnChannel:
-      return kChannels;
-    case Field::kTxnFundingSource:
-      return kFundingSources;
-    case Field::kMandateStatus:
-      return kMandateStatuses;
-    default:
-      return {};
-  }
-}
-
 std::unique_ptr<CheckedExpr> Make(Op op, Type type, SourcePos pos) {
   auto node = std::make_unique<CheckedExpr>();
   node->op = op;
@@ -198,7 +177,7 @@ std::unique_ptr<CheckedExpr> Checker::Name(const Ast& ast) {
   const std::string& name = ast.text;
   if (const FieldInfo* info = FindField(name); info != nullptr) {
     auto node = Make(Op::kField, info->type, ast.pos);
-    node->field = info->field;
+    node->field = info;
     return node;
   }
   if (absl::StartsWith(name, "params.")) {
@@ -343,7 +322,7 @@ std::unique_ptr<CheckedExpr> Checker::Binary(const Ast& ast) {
         const CheckedExpr& field = **pair;
         const CheckedExpr& other = pair == &left ? *right : *left;
         if (field.op != Op::kField || other.op != Op::kConst) continue;
-        absl::Span<const absl::string_view> values = ClosedValues(field.field);
+        absl::Span<const absl::string_view> values = field.field->values;
         if (values.empty() || std::find(values.begin(), values.end(), other.text) != values.end()) {
           continue;
         }

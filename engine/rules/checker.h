@@ -39,9 +39,9 @@ struct CheckedExpr {
   Op op = Op::kConst;
   Type type = Type::kBool;
   SourcePos pos;
-  int64_t value = 0;  // kConst of bool, int, money (minor), duration (ms)
-  std::string text;   // kConst of string; kAttribute key
-  Field field = Field::kTxnAmount;
+  int64_t value = 0;                 // kConst of bool, int, money (minor), duration (ms)
+  std::string text;                  // kConst of string; kAttribute key
+  const FieldInfo* field = nullptr;  // kField
   int window = -1;
   bool window_sum = false;
   int list = -1;

@@ -5,140 +5,7 @@
 namespace vigil::rules {
 namespace {
 
-absl::string_view ChannelName(Channel channel) {
-  switch (channel) {
-    case Channel::kUnspecified:
-      return "CHANNEL_UNSPECIFIED";
-    case Channel::kQrCode:
-      return "QR_CODE";
-    case Channel::kNfc:
-      return "NFC";
-    case Channel::kInApp:
-      return "IN_APP";
-    case Channel::kAutoDebit:
-      return "AUTO_DEBIT";
-    case Channel::kOnline:
-      return "ONLINE";
-  }
-  return "";
-}
-
-absl::string_view FundingName(FundingSource source) {
-  switch (source) {
-    case FundingSource::kUnspecified:
-      return "FUNDING_SOURCE_UNSPECIFIED";
-    case FundingSource::kBalance:
-      return "BALANCE";
-    case FundingSource::kDebitCard:
-      return "DEBIT_CARD";
-    case FundingSource::kCreditCard:
-      return "CREDIT_CARD";
-    case FundingSource::kCreditLine:
-      return "CREDIT_LINE";
-  }
-  return "";
-}
-
-absl::string_view MandateStatusName(const MandateFacts& mandate) {
-  switch (mandate.match) {
-    case MandateMatch::kNone:
-      return "NONE";
-    case MandateMatch::kUnknownId:
-      return "UNKNOWN_ID";
-    case MandateMatch::kMerchantMismatch:
-      return "MERCHANT_MISMATCH";
-    case MandateMatch::kFound:
-      break;
-  }
-  switch (mandate.status) {
-    case MandateStatus::kActive:
-    case MandateStatus::kDormant:
-      return "ACTIVE";
-    case MandateStatus::kPaused:
-      return "PAUSED";
-    case MandateStatus::kRevoked:
-      return "REVOKED";
-    case MandateStatus::kExpired:
-      return "EXPIRED";
-  }
-  return "";
-}
-
 Value Int(int64_t i) { return Value{i, {}}; }
-
-Value ReadField(Field field, const EvalContext& context) {
-  const Facts& facts = *context.facts;
-  const AuthorizeRequest& txn = *facts.request;
-  const UserProfile* profile = facts.profile;
-  const MandateFacts& mandate = facts.mandate;
-  switch (field) {
-    case Field::kTxnAmount:
-      return Int(txn.amount_minor);
-    case Field::kTxnCurrency:
-      return Value{0, txn.currency};
-    case Field::kTxnChannel:
-      return Value{0, ChannelName(txn.channel)};
-    case Field::kTxnMerchantId:
-      return Value{0, txn.merchant_id};
-    case Field::kTxnMerchantCategory:
-      return Value{0, txn.merchant_category};
-    case Field::kTxnDeviceId:
-      return Value{0, txn.device_id};
-    case Field::kTxnFundingSource:
-      return Value{0, FundingName(txn.funding_source)};
-    case Field::kUserAge:
-      return Int(facts.age.value_or(-1));
-    case Field::kUserElderly:
-      return Int(facts.segment.elderly);
-    case Field::kUserHasProfile:
-      return Int(profile != nullptr);
-    case Field::kUserRiskAssessmentCompleted:
-      return Int(profile != nullptr && profile->risk_assessment_completed);
-    case Field::kUserNotifyEveryTransaction:
-      return Int(profile != nullptr && profile->notify_every_transaction);
-    case Field::kUserOwnPerTxnLimit:
-      return Int(profile ? profile->per_txn_limit_minor : 0);
-    case Field::kUserOwnDailyLimit:
-      return Int(profile ? profile->daily_limit_minor : 0);
-    case Field::kUserPerTxnCap:
-      return Int(facts.segment.per_txn_cap_minor);
-    case Field::kUserDailyCap:
-      return Int(facts.segment.daily_cap_minor);
-    case Field::kUserApprovedToday:
-      return Int(facts.user_day_used_minor);
-    case Field::kUserStrongAuthFailures:
-      return Int(facts.strong_auth_failures);
-    case Field::kUserApprovalsSinceStrongAuth:
-      return Int(facts.approvals_since_strong_auth);
-    case Field::kUserAttemptsSinceStrongAuth:
-      return Int(facts.attempts_since_strong_auth);
-    case Field::kMandateStatus:
-      return Value{0, MandateStatusName(mandate)};
-    case Field::kMandateGeneral:
-      return Int(mandate.general);
-    case Field::kMandateIdle:
-      return Int(mandate.idle_ms);
-    case Field::kMandateDormant:
-      return Int(mandate.match == MandateMatch::kFound && mandate.dormant);
-    case Field::kMandatePerTxnLimit:
-      return Int(mandate.per_txn_limit_minor);
-    case Field::kMandateDailyLimit:
-      return Int(mandate.daily_limit_minor);
-    case Field::kMandateMonthlyLimit:
-      return Int(mandate.monthly_limit_minor);
-    case Field::kMandateApprovedToday:
-      return Int(mandate.day_used_minor);
-    case Field::kMandateApprovedThisMonth:
-      return Int(mandate.month_used_minor);
-    case Field::kDecisionApprove:
-      return Int(context.decision == Decision::kApprove);
-    case Field::kDecisionChallenge:
-      return Int(context.decision == Decision::kChallenge);
-    case Field::kDecisionDecline:
-      return Int(context.decision == Decision::kDecline);
-  }
-  return Value{};
-}
 
 // Saturating arithmetic: rule values come from requests, and an overflow must not wrap a huge
 // amount into a small one.
@@ -184,7 +51,7 @@ inline Value Operand(const Plan& plan, int32_t index, EvalContext& context) {
     case Op::kConst:
       return Value{node.value, node.text};
     case Op::kField:
-      return ReadField(node.field, context);
+      return node.field->read(context);
     case Op::kWindow:
       return WindowValue(node, context);
     default:
@@ -198,7 +65,7 @@ Value Compute(const Plan& plan, const PlanNode& node, EvalContext& context) {
     case Op::kConst:
       return Value{node.value, node.text};
     case Op::kField:
-      return ReadField(node.field, context);
+      return node.field->read(context);
     case Op::kWindow:
       return WindowValue(node, context);
     case Op::kAttribute:

@@ -1,60 +1,136 @@
 #include "engine/rules/fields.h"
 
+#include "engine/core/policy.h"
+#include "engine/core/vocabulary.h"
+
 namespace vigil::rules {
 namespace {
 
+Value Int(int64_t i) { return Value{i, {}}; }
+Value Text(absl::string_view s) { return Value{0, s}; }
+
+const AuthorizeRequest& Txn(const EvalContext& context) { return *context.facts->request; }
+const UserProfile* Profile(const EvalContext& context) { return context.facts->profile; }
+const MandateFacts& MandateOf(const EvalContext& context) { return context.facts->mandate; }
+
+// mandate.status: the mandate's status, or why there is none. A dormant mandate reads ACTIVE
+// here (mandate.dormant tells it apart), so that rules on status need not list both.
+constexpr absl::string_view kMandateStatusValues[] = {
+    "ACTIVE", "PAUSED", "REVOKED", "EXPIRED", "NONE", "UNKNOWN_ID", "MERCHANT_MISMATCH"};
+
+absl::string_view MandateStatusValue(const MandateFacts& mandate) {
+  switch (mandate.match) {
+    case MandateMatch::kNone:
+      return "NONE";
+    case MandateMatch::kUnknownId:
+      return "UNKNOWN_ID";
+    case MandateMatch::kMerchantMismatch:
+      return "MERCHANT_MISMATCH";
+    case MandateMatch::kFound:
+      break;
+  }
+  return mandate.status == MandateStatus::kDormant ? Name(MandateStatus::kActive)
+                                                   : Name(mandate.status);
+}
+
+// Every field, once. Adding one: a line here (and, if it needs a fact the engine does not
+// gather yet, a member of Facts); the checker, the evaluator and the reference test follow.
 constexpr FieldInfo kFields[] = {
-    {"txn.amount", Field::kTxnAmount, Type::kMoney, "the charge's amount"},
-    {"txn.currency", Field::kTxnCurrency, Type::kString, "ISO 4217 code, e.g. \"CNY\""},
-    {"txn.channel", Field::kTxnChannel, Type::kString,
-     "\"QR_CODE\", \"NFC\", \"IN_APP\", \"AUTO_DEBIT\", \"ONLINE\" or \"CHANNEL_UNSPECIFIED\""},
-    {"txn.merchant_id", Field::kTxnMerchantId, Type::kString, "the merchant charging"},
-    {"txn.merchant_category", Field::kTxnMerchantCategory, Type::kString,
-     "MCC-style code, e.g. \"5816\""},
-    {"txn.device_id", Field::kTxnDeviceId, Type::kString, "device fingerprint; \"\" if none"},
-    {"txn.funding_source", Field::kTxnFundingSource, Type::kString,
+    {"txn.amount", Type::kMoney, "the charge's amount",
+     [](const EvalContext& c) { return Int(Txn(c).amount_minor); }},
+    {"txn.currency", Type::kString, "ISO 4217 code, e.g. \"CNY\"",
+     [](const EvalContext& c) { return Text(Txn(c).currency); }},
+    {"txn.channel", Type::kString,
+     "\"QR_CODE\", \"NFC\", \"IN_APP\", \"AUTO_DEBIT\", \"ONLINE\" or \"CHANNEL_UNSPECIFIED\"",
+     [](const EvalContext& c) { return Text(Name(Txn(c).channel)); }, Names<Channel>()},
+    {"txn.merchant_id", Type::kString, "the merchant charging",
+     [](const EvalContext& c) { return Text(Txn(c).merchant_id); }},
+    {"txn.merchant_category", Type::kString, "MCC-style code, e.g. \"5816\"",
+     [](const EvalContext& c) { return Text(Txn(c).merchant_category); }},
+    {"txn.device_id", Type::kString, "device fingerprint; \"\" if none",
+     [](const EvalContext& c) { return Text(Txn(c).device_id); }},
+    {"txn.funding_source", Type::kString,
      "\"BALANCE\", \"DEBIT_CARD\", \"CREDIT_CARD\", \"CREDIT_LINE\" or "
-     "\"FUNDING_SOURCE_UNSPECIFIED\""},
-    {"user.age", Field::kUserAge, Type::kInt, "age on the decision date; -1 if unknown"},
-    {"user.elderly", Field::kUserElderly, Type::kBool,
-     "age >= settings.elderly_age on the decision date"},
-    {"user.has_profile", Field::kUserHasProfile, Type::kBool, "a profile exists"},
-    {"user.risk_assessment_completed", Field::kUserRiskAssessmentCompleted, Type::kBool, ""},
-    {"user.notify_every_transaction", Field::kUserNotifyEveryTransaction, Type::kBool,
-     "the user opted in to a notice for every charge"},
-    {"user.own_per_txn_limit", Field::kUserOwnPerTxnLimit, Type::kMoney,
-     "the user's own per-transaction cap; 0 if none"},
-    {"user.own_daily_limit", Field::kUserOwnDailyLimit, Type::kMoney,
-     "the user's own daily cap; 0 if none"},
-    {"user.per_txn_cap", Field::kUserPerTxnCap, Type::kMoney,
-     "the policy's per-transaction cap for the user's segment (settings.caps)"},
-    {"user.daily_cap", Field::kUserDailyCap, Type::kMoney,
-     "the policy's daily cap for the user's segment (settings.caps)"},
-    {"user.approved_today", Field::kUserApprovedToday, Type::kMoney,
-     "approved today (local calendar day), across all mandates"},
-    {"user.strong_auth_failures", Field::kUserStrongAuthFailures, Type::kInt,
-     "STRONG_AUTH_FAILED outcomes since the last STRONG_AUTH_PASSED"},
-    {"user.approvals_since_strong_auth", Field::kUserApprovalsSinceStrongAuth, Type::kInt,
-     "approvals since the last STRONG_AUTH_PASSED"},
-    {"user.attempts_since_strong_auth", Field::kUserAttemptsSinceStrongAuth, Type::kInt,
-     "Authorize calls since the last STRONG_AUTH_PASSED"},
-    {"mandate.status", Field::kMandateStatus, Type::kString,
+     "\"FUNDING_SOURCE_UNSPECIFIED\"",
+     [](const EvalContext& c) { return Text(Name(Txn(c).funding_source)); },
+     Names<FundingSource>()},
+    {"user.age", Type::kInt, "age on the decision date; -1 if unknown",
+     [](const EvalContext& c) { return Int(c.facts->age.value_or(-1)); }},
+    {"user.elderly", Type::kBool, "age >= settings.elderly_age on the decision date",
+     [](const EvalContext& c) { return Int(c.facts->segment.elderly); }},
+    {"user.has_profile", Type::kBool, "a profile exists",
+     [](const EvalContext& c) { return Int(Profile(c) != nullptr); }},
+    {"user.risk_assessment_completed", Type::kBool, "",
+     [](const EvalContext& c) {
+       return Int(Profile(c) != nullptr && Profile(c)->risk_assessment_completed);
+     }},
+    {"user.notify_every_transaction", Type::kBool, "the user opted in to a notice for every charge",
+     [](const EvalContext& c) {
+       return Int(Profile(c) != nullptr && Profile(c)->notify_every_transaction);
+     }},
+    {"user.own_per_txn_limit", Type::kMoney, "the user's own per-transaction cap; 0 if none",
+     [](const EvalContext& c) { return Int(Profile(c) ? Profile(c)->per_txn_limit_minor : 0); }},
+    {"user.own_daily_limit", Type::kMoney, "the user's own daily cap; 0 if none",
+     [](const EvalContext& c) { return Int(Profile(c) ? Profile(c)->daily_limit_minor : 0); }},
+    {"user.per_txn_cap", Type::kMoney,
+     "the policy's per-transaction cap for the user's segment (settings.caps)",
+     [](const EvalContext& c) { return Int(c.facts->segment.per_txn_cap_minor); }},
+    {"user.daily_cap", Type::kMoney,
+     "the policy's daily cap for the user's segment (settings.caps)",
+     [](const EvalContext& c) { return Int(c.facts->segment.daily_cap_minor); }},
+    {"user.approved_today", Type::kMoney,
+     "approved today (local calendar day), across all mandates",
+     [](const EvalContext& c) { return Int(c.facts->user_day_used_minor); }},
+    {"user.strong_auth_failures", Type::kInt,
+     "STRONG_AUTH_FAILED outcomes since the last STRONG_AUTH_PASSED",
+     [](const EvalContext& c) { return Int(c.facts->strong_auth_failures); }},
+    {"user.approvals_since_strong_auth", Type::kInt, "approvals since the last STRONG_AUTH_PASSED",
+     [](const EvalContext& c) { return Int(c.facts->approvals_since_strong_auth); }},
+    {"user.attempts_since_strong_auth", Type::kInt,
+     "Authorize calls since the last STRONG_AUTH_PASSED",
+     [](const EvalContext& c) { return Int(c.facts->attempts_since_strong_auth); }},
+    {"mandate.status", Type::kString,
      "\"ACTIVE\", \"PAUSED\", \"REVOKED\", \"EXPIRED\", \"NONE\" (no mandate), \"UNKNOWN_ID\" "
-     "(an explicit mandate_id not of this user) or \"MERCHANT_MISMATCH\""},
-    {"mandate.general", Field::kMandateGeneral, Type::kBool, "the mandate is for merchant \"*\""},
-    {"mandate.idle", Field::kMandateIdle, Type::kDuration,
-     "time since the mandate was last used (or granted)"},
-    {"mandate.dormant", Field::kMandateDormant, Type::kBool,
-     "a mandate was found and has been idle for settings.dormant_after or longer"},
-    {"mandate.per_txn_limit", Field::kMandatePerTxnLimit, Type::kMoney, "0 if none"},
-    {"mandate.daily_limit", Field::kMandateDailyLimit, Type::kMoney, "0 if none"},
-    {"mandate.monthly_limit", Field::kMandateMonthlyLimit, Type::kMoney, "0 if none"},
-    {"mandate.approved_today", Field::kMandateApprovedToday, Type::kMoney, ""},
-    {"mandate.approved_this_month", Field::kMandateApprovedThisMonth, Type::kMoney, ""},
-    {"decision.approve", Field::kDecisionApprove, Type::kBool,
-     "the enforced rules so far approve (rules reading decision.* run after the others)"},
-    {"decision.challenge", Field::kDecisionChallenge, Type::kBool, ""},
-    {"decision.decline", Field::kDecisionDecline, Type::kBool, ""},
+     "(an explicit mandate_id not of this user) or \"MERCHANT_MISMATCH\"",
+     [](const EvalContext& c) { return Text(MandateStatusValue(MandateOf(c))); },
+     kMandateStatusValues},
+    {"mandate.general", Type::kBool, "the mandate is for merchant \"*\"",
+     [](const EvalContext& c) { return Int(MandateOf(c).general); }},
+    {"mandate.idle", Type::kDuration, "time since the mandate was last used (or granted)",
+     [](const EvalContext& c) { return Int(MandateOf(c).idle_ms); }},
+    {"mandate.dormant", Type::kBool,
+     "a mandate was found and has been idle for settings.dormant_after or longer",
+     [](const EvalContext& c) {
+       return Int(MandateOf(c).match == MandateMatch::kFound && MandateOf(c).dormant);
+     }},
+    {"mandate.per_txn_limit", Type::kMoney, "0 if none",
+     [](const EvalContext& c) { return Int(MandateOf(c).per_txn_limit_minor); }},
+    {"mandate.daily_limit", Type::kMoney, "0 if none",
+     [](const EvalContext& c) { return Int(MandateOf(c).daily_limit_minor); }},
+    {"mandate.monthly_limit", Type::kMoney, "0 if none",
+     [](const EvalContext& c) { return Int(MandateOf(c).monthly_limit_minor); }},
+    {"mandate.approved_today", Type::kMoney, "",
+     [](const EvalContext& c) { return Int(MandateOf(c).day_used_minor); }},
+    {"mandate.approved_this_month", Type::kMoney, "",
+     [](const EvalContext& c) { return Int(MandateOf(c).month_used_minor); }},
+    {"decision.approve",
+     Type::kBool,
+     "the enforced rules so far approve (rules reading decision.* run after the others)",
+     [](const EvalContext& c) { return Int(c.decision == Decision::kApprove); },
+     {},
+     true},
+    {"decision.challenge",
+     Type::kBool,
+     "",
+     [](const EvalContext& c) { return Int(c.decision == Decision::kChallenge); },
+     {},
+     true},
+    {"decision.decline",
+     Type::kBool,
+     "",
+     [](const EvalContext& c) { return Int(c.decision == Decision::kDecline); },
+     {},
+     true},
 };
 
 constexpr VelocityFunction kVelocity[] = {
@@ -94,11 +170,6 @@ const FieldInfo* FindField(absl::string_view name) {
     if (info.name == name) return &info;
   }
   return nullptr;
-}
-
-bool ReadsDecision(Field field) {
-  return field == Field::kDecisionApprove || field == Field::kDecisionChallenge ||
-         field == Field::kDecisionDecline;
 }
 
 absl::Span<const VelocityFunction> AllVelocityFunctions() { return kVelocity; }

@@ -1,68 +1,43 @@
 #pragma once
 
 // The vocabulary rules may read: typed fields of the transaction, the user, the mandate and the
-// decision so far, and the velocity functions. Each field is a slot the evaluator reads
-// directly from the engine's Facts; nothing is looked up by name at decision time.
+// decision so far, and the velocity functions. Each field is declared once, in fields.cc's
+// table: its name, type, the line rules/README.md documents it with, and how it is read from
+// the engine's Facts. The checker resolves a name to its FieldInfo once, at compile time; the
+// evaluator calls the reader through the plan, so nothing is looked up by name at decision time.
+//
+// Constant tables; thread-safe.
 
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "engine/core/subject_windows.h"
+#include "engine/rules/value.h"
 
 namespace vigil::rules {
 
 enum class Type : uint8_t { kBool, kInt, kMoney, kDuration, kString, kList };
 const char* TypeName(Type type);
 
-enum class Field : uint8_t {
-  kTxnAmount,
-  kTxnCurrency,
-  kTxnChannel,
-  kTxnMerchantId,
-  kTxnMerchantCategory,
-  kTxnDeviceId,
-  kTxnFundingSource,
-  kUserAge,
-  kUserElderly,
-  kUserHasProfile,
-  kUserRiskAssessmentCompleted,
-  kUserNotifyEveryTransaction,
-  kUserOwnPerTxnLimit,
-  kUserOwnDailyLimit,
-  kUserPerTxnCap,
-  kUserDailyCap,
-  kUserApprovedToday,
-  kUserStrongAuthFailures,
-  kUserApprovalsSinceStrongAuth,
-  kUserAttemptsSinceStrongAuth,
-  kMandateStatus,
-  kMandateGeneral,
-  kMandateIdle,
-  kMandateDormant,
-  kMandatePerTxnLimit,
-  kMandateDailyLimit,
-  kMandateMonthlyLimit,
-  kMandateApprovedToday,
-  kMandateApprovedThisMonth,
-  kDecisionApprove,
-  kDecisionChallenge,
-  kDecisionDecline,
-};
-
 struct FieldInfo {
-  absl::string_view name;
-  Field field;
+  absl::string_view name;  // as rules write it, e.g. "txn.amount"
   Type type;
-  absl::string_view doc;
+  absl::string_view doc;  // for rules/README.md
+  // Reads the field for one decision. REQUIRES: context.facts != nullptr.
+  Value (*read)(const EvalContext& context);
+  // For a string field with a closed set of values, all of them: comparing the field with any
+  // other constant is an error. Empty for open fields.
+  absl::Span<const absl::string_view> values = {};
+  // The field reads the decision of the enforced rules: only rules after them may read it, and
+  // nodes reading it are never cached.
+  bool reads_decision = false;
 };
 
 // Every field, in the order rules/README.md documents them.
 absl::Span<const FieldInfo> AllFields();
 // nullptr when `name` is not a field.
 const FieldInfo* FindField(absl::string_view name);
-// Whether a field reads the decision of the enforced rules (only later rules may).
-bool ReadsDecision(Field field);
 
 // A velocity function, as in `user.approvals(1h)`.
 struct VelocityFunction {

@@ -45,16 +45,16 @@ PlanBuilder::PlanBuilder(const std::vector<std::vector<std::string>>& lists) {
 }
 
 int32_t PlanBuilder::Intern(PlanNode node, std::vector<int32_t> args) {
-  std::string key =
-      absl::StrCat(static_cast<int>(node.op), ":", static_cast<int>(node.type), ":",
-                   static_cast<int>(node.binary), ":", static_cast<int>(node.operand_type), ":",
-                   static_cast<int>(node.field), ":", node.window_sum, ":", node.window, ":",
-                   node.list, ":", node.value, ":", node.text.size(), ":", node.text, "(");
+  std::string key = absl::StrCat(
+      static_cast<int>(node.op), ":", static_cast<int>(node.type), ":",
+      static_cast<int>(node.binary), ":", static_cast<int>(node.operand_type), ":",
+      (node.field != nullptr ? node.field->name : ""), ":", node.window_sum, ":", node.window, ":",
+      node.list, ":", node.value, ":", node.text.size(), ":", node.text, "(");
   for (int32_t arg : args) absl::StrAppend(&key, arg, ",");
   if (auto it = by_key_.find(key); it != by_key_.end()) return it->second;
 
   node.cost = LeafCost(node.op);
-  node.reads_decision = node.op == Op::kField && ReadsDecision(node.field);
+  node.reads_decision = node.op == Op::kField && node.field->reads_decision;
   for (int32_t arg : args) {
     node.cost += plan_.nodes[arg].cost;
     node.reads_decision = node.reads_decision || plan_.nodes[arg].reads_decision;

@@ -22,7 +22,7 @@ struct PlanNode {
   Type type = Type::kBool;
   BinaryOp binary = BinaryOp::kEq;
   Type operand_type = Type::kInt;
-  Field field = Field::kTxnAmount;
+  const FieldInfo* field = nullptr;  // kField
   bool window_sum = false;
   bool reads_decision = false;  // depends on decision.*: never cached
   int32_t window = -1;

@@ -12,6 +12,7 @@
 #include "engine/core/clock.h"
 #include "engine/core/engine.h"
 #include "engine/core/money.h"
+#include "engine/core/vocabulary.h"
 #include "engine/rules/parser.h"
 #include "yaml-cpp/yaml.h"
 
@@ -25,18 +26,6 @@ std::vector<std::string> Codes(const std::vector<const Reason*>& reasons) {
   for (const Reason* reason : reasons) codes.push_back(reason->code);
   std::sort(codes.begin(), codes.end());
   return codes;
-}
-
-absl::string_view DecisionName(Decision decision) {
-  switch (decision) {
-    case Decision::kApprove:
-      return "APPROVE";
-    case Decision::kChallenge:
-      return "CHALLENGE";
-    case Decision::kDecline:
-      return "DECLINE";
-  }
-  return "?";
 }
 
 struct CaseError {
@@ -137,17 +126,9 @@ class CaseRunner {
 
   Channel ParseChannel(const YAML::Node& node) {
     const std::string text = Text(node, "QR_CODE");
-    const std::pair<absl::string_view, Channel> channels[] = {
-        {"CHANNEL_UNSPECIFIED", Channel::kUnspecified},
-        {"QR_CODE", Channel::kQrCode},
-        {"NFC", Channel::kNfc},
-        {"IN_APP", Channel::kInApp},
-        {"AUTO_DEBIT", Channel::kAutoDebit},
-        {"ONLINE", Channel::kOnline}};
-    for (const auto& [name, channel] : channels) {
-      if (name == text) return channel;
-    }
-    Fail(node, absl::StrCat("unknown channel \"", text, "\""));
+    if (const std::optional<Channel> channel = ParseName<Channel>(text)) return *channel;
+    Fail(node, absl::StrCat("unknown channel \"", text,
+                            "\"; expected one of: ", absl::StrJoin(Names<Channel>(), ", ")));
     return Channel::kUnspecified;
   }
 
@@ -255,26 +236,21 @@ class CaseRunner {
       }
       const int64_t ago = Duration(entry["ago"]);
       const int64_t spread = Duration(entry["spread"]);  // the charges spread over this long
-      const std::string outcome = Text(entry["outcome"], "");
+      // Reported after each charge, when given.
+      const std::string outcome_name = Text(entry["outcome"], "");
+      const std::optional<Outcome> outcome = ParseName<Outcome>(outcome_name);
+      if (!outcome_name.empty() && !outcome.has_value()) {
+        Fail(entry["outcome"],
+             absl::StrCat("unknown outcome \"", outcome_name,
+                          "\"; expected one of: ", absl::StrJoin(Names<Outcome>(), ", ")));
+        return;
+      }
       for (int64_t i = 0; i < count; ++i) {
         AuthorizeRequest request = Charge(entry, "history");
         request.transaction_id = absl::StrCat("history-", serial++);
         request.event_time_ms = now - ago + (count > 1 ? spread * i / count : 0);
         if (!engine_->Authorize(request).ok()) Fail(entry, "a history charge was refused");
-        if (outcome.empty()) continue;
-        const std::pair<absl::string_view, Outcome> outcomes[] = {
-            {"COMPLETED", Outcome::kCompleted},
-            {"FAILED", Outcome::kFailed},
-            {"REVERSED", Outcome::kReversed},
-            {"STRONG_AUTH_PASSED", Outcome::kStrongAuthPassed},
-            {"STRONG_AUTH_FAILED", Outcome::kStrongAuthFailed}};
-        bool known = false;
-        for (const auto& [name, value] : outcomes) {
-          if (name != outcome) continue;
-          known = true;
-          (void)engine_->ReportOutcome(request.transaction_id, value);
-        }
-        if (!known) Fail(entry["outcome"], absl::StrCat("unknown outcome \"", outcome, "\""));
+        if (outcome.has_value()) (void)engine_->ReportOutcome(request.transaction_id, *outcome);
       }
     }
   }
@@ -309,9 +285,9 @@ class CaseRunner {
     ExpectKeys(expect, "expect", {"decision", "reasons", "shadow_reasons", "notify"});
     std::vector<std::string> differences;
     if (error_) return "";
-    if (expect["decision"] && Text(expect["decision"]) != DecisionName(response.decision)) {
-      differences.push_back(absl::StrCat("decision ", DecisionName(response.decision),
-                                         ", expected ", Text(expect["decision"])));
+    if (expect["decision"] && Text(expect["decision"]) != Name(response.decision)) {
+      differences.push_back(absl::StrCat("decision ", Name(response.decision), ", expected ",
+                                         Text(expect["decision"])));
     }
     for (const auto& [key, reasons] : {std::pair{"reasons", &response.reasons},
                                        std::pair{"shadow_reasons", &response.shadow_reasons}}) {

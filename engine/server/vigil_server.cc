@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/core/stable_hash.h"
+#include "engine/core/vocabulary.h"
 #include "engine/net/address.h"
 #include "engine/rules/compiled_rule_set.h"
 #include "engine/rules/rule_set.h"
@@ -395,8 +396,7 @@ std::string VigilServer::MetricsText() {
   prom::MetricFamily decisions = Family(
       "vigil_authorize_total", "Authorize calls answered, by decision", prom::MetricType::Counter);
   for (Decision decision : {Decision::kApprove, Decision::kChallenge, Decision::kDecline}) {
-    AddSample(decisions,
-              {Label("decision", v1::Decision_Name(static_cast<v1::Decision>(decision)))},
+    AddSample(decisions, {Label("decision", std::string(Name(decision)))},
               static_cast<double>(metrics_.decisions.Sum(static_cast<size_t>(decision) - 1)));
   }
   families.push_back(std::move(decisions));

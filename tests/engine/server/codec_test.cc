@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/vocabulary.h"
 #include "gtest/gtest.h"
 #include "vigil/v1/vigil.pb.h"
 
@@ -56,6 +57,68 @@ TEST(CodecTest, DecodeIntoRejectsAChannelTheApiDoesNotDefine) {
   const absl::Status status = DecodeInto(request, decoded);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("channel"), std::string::npos) << status;
+}
+
+// The core's names of its enums (engine/core/vocabulary.h) are the API's, value for value: what
+// the codec turns a value into is the enum value of that name, and every API value but
+// *_UNSPECIFIED (which the core has only for channels and funding sources) has a name.
+TEST(VocabularyTest, EveryNameIsTheApisNameOfTheSameValue) {
+  for (absl::string_view name : Names<Channel>()) {
+    AuthorizeRequest request;
+    request.channel = *ParseName<Channel>(name);
+    v1::AuthorizeRequest encoded;
+    Encode(request, encoded);
+    EXPECT_EQ(v1::Channel_Name(encoded.channel()), name);
+  }
+  EXPECT_EQ(Names<Channel>().size(), static_cast<size_t>(v1::Channel_descriptor()->value_count()));
+
+  for (absl::string_view name : Names<FundingSource>()) {
+    AuthorizeRequest request;
+    request.funding_source = *ParseName<FundingSource>(name);
+    v1::AuthorizeRequest encoded;
+    Encode(request, encoded);
+    EXPECT_EQ(v1::FundingSource_Name(encoded.funding_source()), name);
+  }
+  EXPECT_EQ(Names<FundingSource>().size(),
+            static_cast<size_t>(v1::FundingSource_descriptor()->value_count()));
+
+  for (absl::string_view name : Names<Decision>()) {
+    AuthorizeResponse response;
+    response.decision = *ParseName<Decision>(name);
+    v1::AuthorizeResponse encoded;
+    Encode(response, encoded);
+    EXPECT_EQ(v1::Decision_Name(encoded.decision()), name);
+  }
+  EXPECT_EQ(Names<Decision>().size() + 1,
+            static_cast<size_t>(v1::Decision_descriptor()->value_count()));
+
+  for (absl::string_view name : Names<Outcome>()) {
+    EXPECT_EQ(v1::Outcome_Name(Encode(*ParseName<Outcome>(name))), name);
+  }
+  EXPECT_EQ(Names<Outcome>().size() + 1,
+            static_cast<size_t>(v1::Outcome_descriptor()->value_count()));
+
+  for (absl::string_view name : Names<MandateStatus>()) {
+    Mandate mandate;
+    mandate.status = *ParseName<MandateStatus>(name);
+    v1::Mandate encoded;
+    Encode(mandate, encoded);
+    EXPECT_EQ(v1::MandateStatus_Name(encoded.status()), name);
+  }
+  EXPECT_EQ(Names<MandateStatus>().size() + 1,
+            static_cast<size_t>(v1::MandateStatus_descriptor()->value_count()));
+}
+
+TEST(VocabularyTest, NamesParseBackAndAnythingElseDoesNot) {
+  EXPECT_EQ(Name(Channel::kAutoDebit), "AUTO_DEBIT");
+  EXPECT_EQ(ParseName<Channel>("AUTO_DEBIT"), Channel::kAutoDebit);
+  EXPECT_EQ(ParseName<Decision>("APPROVE"), Decision::kApprove);
+  EXPECT_EQ(ParseName<Outcome>("STRONG_AUTH_PASSED"), Outcome::kStrongAuthPassed);
+  EXPECT_EQ(ParseName<Channel>("auto_debit"), std::nullopt);
+  EXPECT_EQ(ParseName<Channel>("AUTO_DEBT"), std::nullopt);
+  EXPECT_EQ(ParseName<Outcome>(""), std::nullopt);
+  EXPECT_EQ(Name(static_cast<Decision>(0)), "");
+  EXPECT_EQ(Name(static_cast<Channel>(99)), "");
 }
 
 }  // namespace
