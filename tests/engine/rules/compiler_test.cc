@@ -243,6 +243,11 @@ class DecideTest : public ::testing::Test {
     return response.ok() ? *response : AuthorizeResponse{};
   }
 
+  // An APPROVE that no rule objected to.
+  static bool PlainApprove(const AuthorizeResponse& response) {
+    return response.decision == Decision::kApprove && response.reasons.empty();
+  }
+
   static std::vector<std::string> Codes(const std::vector<const Reason*>& reasons) {
     std::vector<std::string> codes;
     for (const Reason* reason : reasons) codes.push_back(reason->code);
@@ -291,12 +296,16 @@ TEST_F(DecideTest, HitsFromEveryThreadAreCounted) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        EXPECT_EQ(rule_set_->Evaluate(facts).decision, Decision::kChallenge);
+        const Verdict verdict = rule_set_->Evaluate(facts);
+        EXPECT_EQ(verdict.decision, Decision::kChallenge);
+        EXPECT_EQ(verdict.hits.size(), 1u);
       }
     });
   }
   for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(Decide(5000).decision, Decision::kChallenge);  // and one on this thread
+  const AuthorizeResponse here = Decide(5000);  // and one on this thread
+  EXPECT_EQ(here.decision, Decision::kChallenge);
+  EXPECT_THAT(Codes(here.reasons), ElementsAre("BIG"));
   const std::vector<RuleStats> stats = rule_set_->Stats();
   ASSERT_EQ(stats.size(), 2u);
   EXPECT_EQ(stats[0].hits, uint64_t{kThreads * kPerThread + 1});
@@ -310,12 +319,14 @@ TEST_F(DecideTest, ATenMinuteDeviceWindowNeedsNoCode) {
       "    exceptions: ['txn.device_id == \"\"']\n"
       "    action: challenge\n"
       "    code: DEVICE_BURST\n");
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(Decide(100, "phone-1").decision, Decision::kApprove);
-  EXPECT_EQ(Decide(100, "phone-1").decision, Decision::kChallenge);
-  EXPECT_EQ(Decide(100, "phone-2").decision, Decision::kApprove) << "another device";
-  EXPECT_EQ(Decide(100).decision, Decision::kApprove) << "the exception: no device id";
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(PlainApprove(Decide(100, "phone-1")));
+  const AuthorizeResponse fourth = Decide(100, "phone-1");
+  EXPECT_EQ(fourth.decision, Decision::kChallenge);
+  EXPECT_THAT(Codes(fourth.reasons), ElementsAre("DEVICE_BURST"));
+  EXPECT_TRUE(PlainApprove(Decide(100, "phone-2"))) << "another device";
+  EXPECT_TRUE(PlainApprove(Decide(100))) << "the exception: no device id";
   clock_.AdvanceMs(11 * 60 * 1000);
-  EXPECT_EQ(Decide(100, "phone-1").decision, Decision::kApprove) << "the window moved on";
+  EXPECT_TRUE(PlainApprove(Decide(100, "phone-1"))) << "the window moved on";
 }
 
 TEST_F(DecideTest, ListsExceptionsAndPrecedence) {

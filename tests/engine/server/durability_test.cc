@@ -111,6 +111,8 @@ TEST_F(DurabilityTest, ARestartKeepsLimitsRevocationsAndAnswers) {
   EXPECT_EQ(server_->recovery().transactions, 2u);
   const v1::AuthorizeResponse over = Charge("c", 20000);
   EXPECT_EQ(over.decision(), v1::CHALLENGE) << "1,900 of the 2,000 CNY daily cap were used";
+  ASSERT_EQ(over.reasons_size(), 1);
+  EXPECT_EQ(over.reasons(0).code(), "DAILY_LIMIT");
   EXPECT_EQ(Charge("a", 100000).SerializeAsString(), first.SerializeAsString());
   {
     grpc::ClientContext context;
@@ -120,7 +122,10 @@ TEST_F(DurabilityTest, ARestartKeepsLimitsRevocationsAndAnswers) {
     ASSERT_TRUE(mandates_->RevokeAllMandates(&context, revoke, &revoked).ok());
   }
   Start();
-  EXPECT_NE(Charge("d", 100).decision(), v1::APPROVE);
+  const v1::AuthorizeResponse revoked = Charge("d", 100);
+  EXPECT_EQ(revoked.decision(), v1::CHALLENGE);
+  ASSERT_EQ(revoked.reasons_size(), 1);
+  EXPECT_EQ(revoked.reasons(0).code(), "MANDATE_REVOKED");
   grpc::ClientContext context;
   v1::GetMandateRequest get;
   get.set_mandate_id(mandate.mandate_id());

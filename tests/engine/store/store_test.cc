@@ -137,7 +137,9 @@ TEST_P(RestoreTest, EverythingAcknowledgedSurvivesARestart) {
   EXPECT_EQ(replay, first);
   // The released amount is not released twice.
   ASSERT_TRUE(engine_->ReportOutcome("t0", Outcome::kFailed).ok());
-  EXPECT_NE(Charge("t7", 7).decision, Decision::kApprove);
+  const AuthorizeResponse seventh = Charge("t7", 7);
+  EXPECT_EQ(seventh.decision, Decision::kChallenge);
+  EXPECT_THAT(Codes(seventh), ::testing::Contains("VELOCITY_USER_1H"));
   // The revocation holds.
   EXPECT_THAT(Codes(Charge("t8", 8, grocer->mandate_id)), ::testing::Contains("MANDATE_REVOKED"));
   // Profile, mandates and grant idempotency are back.
