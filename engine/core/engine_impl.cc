@@ -329,6 +329,34 @@ void EngineImpl::Release(UserState& state, const TransactionRecord& record, cons
   }
 }
 
+bool EngineImpl::ApplyOutcome(UserState& state, const TransactionRecord& record, Outcome outcome,
+                              const Policy& policy, int64_t now_ms, StateChange& change) {
+  bool release = false;
+  switch (outcome) {
+    case Outcome::kCompleted:
+      break;
+    case Outcome::kFailed:
+    case Outcome::kReversed:
+      release = record.approved && !record.released;
+      if (release) Release(state, record, policy, change);
+      break;
+    case Outcome::kStrongAuthPassed:
+      state.strong_auth_failures = 0;
+      state.approvals_since_strong_auth = 0;
+      state.attempts_since_strong_auth = 0;
+      if (MandateState* mandate =
+              FindMandate(state.mandates, record.id(TransactionRecord::kMandate));
+          mandate != nullptr) {
+        mandate->mandate.last_used_at_ms = std::max(mandate->mandate.last_used_at_ms, now_ms);
+      }
+      break;
+    case Outcome::kStrongAuthFailed:
+      if (record.outcome != Outcome::kStrongAuthFailed) state.strong_auth_failures += 1;
+      break;
+  }
+  return release;
+}
+
 absl::Status EngineImpl::ReportOutcome(absl::string_view transaction_id, Outcome outcome) {
   VIGIL_RETURN_IF_ERROR(ValidateId("transaction_id", transaction_id));
   const TransactionKey txn_key(transaction_id);
@@ -365,29 +393,7 @@ absl::Status EngineImpl::ReportOutcome(absl::string_view transaction_id, Outcome
   if (state == nullptr) return absl::InternalError("transaction without user state");
 
   StateChange change;
-  bool release = false;
-  switch (outcome) {
-    case Outcome::kCompleted:
-      break;
-    case Outcome::kFailed:
-    case Outcome::kReversed:
-      release = record.approved && !record.released;
-      if (release) Release(*state, record, *policy, change);
-      break;
-    case Outcome::kStrongAuthPassed:
-      state->strong_auth_failures = 0;
-      state->approvals_since_strong_auth = 0;
-      state->attempts_since_strong_auth = 0;
-      if (MandateState* mandate =
-              FindMandate(state->mandates, record.id(TransactionRecord::kMandate));
-          mandate != nullptr) {
-        mandate->mandate.last_used_at_ms = std::max(mandate->mandate.last_used_at_ms, now_ms);
-      }
-      break;
-    case Outcome::kStrongAuthFailed:
-      if (record.outcome != Outcome::kStrongAuthFailed) state->strong_auth_failures += 1;
-      break;
-  }
+  const bool release = ApplyOutcome(*state, record, outcome, *policy, now_ms, change);
   uint64_t sequence = 0;
   {
     absl::MutexLock lock(&txn_shard.mu);

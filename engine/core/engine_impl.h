@@ -136,6 +136,12 @@ class EngineImpl {
   template <typename Change>
   absl::StatusOr<Mandate> ChangeMandate(absl::string_view mandate_id, absl::string_view user_id,
                                         Change change);
+  // What `outcome` does to the user of `record`: releases an approval (FAILED, REVERSED; once),
+  // resets the counters since strong authentication and wakes the mandate (STRONG_AUTH_PASSED)
+  // or counts a failure. Returns whether the approval was released. REQUIRES: the user's shard
+  // held.
+  bool ApplyOutcome(UserState& state, const TransactionRecord& record, Outcome outcome,
+                    const Policy& policy, int64_t now_ms, StateChange& change);
   // Takes an approval back everywhere it was counted; appends the device and merchant windows
   // it changed to `change`.
   void Release(UserState& state, const TransactionRecord& record, const Policy& policy,

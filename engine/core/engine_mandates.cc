@@ -16,10 +16,10 @@ namespace {
 // How far ahead of vigild's clock a caller's consent time may be: their clocks differ.
 constexpr int64_t kConsentClockSkewMs = 60 * 1000;
 
-}  // namespace
-
-absl::StatusOr<Mandate> EngineImpl::GrantMandate(const GrantMandateRequest& request) {
-  VIGIL_RETURN_IF_ERROR(ValidateGrant(request));
+// Whether the grant carries evidence of the user's consent, and a usable end date.
+// FAILED_PRECONDITION without explicit opt-in, terms or a consent time; INVALID_ARGUMENT for a
+// consent dated after the grant or an end date that has passed.
+absl::Status CheckConsent(const GrantMandateRequest& request, int64_t now_ms) {
   if (!request.consent.explicit_opt_in) {
     return absl::FailedPreconditionError(
         "consent.explicit_opt_in: password-free payment needs the user's explicit opt-in; it is "
@@ -29,7 +29,6 @@ absl::StatusOr<Mandate> EngineImpl::GrantMandate(const GrantMandateRequest& requ
     return absl::FailedPreconditionError(
         "consent.terms_version: the version of the terms the user accepted is required");
   }
-  const int64_t now_ms = clock_->NowMs();
   // When the user consented is part of the evidence of consent: without it, or dated later than
   // the grant itself, the consent proves nothing. A minute of clock skew between the caller and
   // vigild is allowed.
@@ -47,6 +46,31 @@ absl::StatusOr<Mandate> EngineImpl::GrantMandate(const GrantMandateRequest& requ
     return absl::InvalidArgumentError(
         absl::StrCat("expires_at_ms: ", request.expires_at_ms, " is not in the future"));
   }
+  return absl::OkStatus();
+}
+
+// The mandate a grant creates, active from now.
+Mandate NewMandate(const GrantMandateRequest& request, std::string mandate_id, int64_t now_ms) {
+  Mandate mandate;
+  mandate.mandate_id = std::move(mandate_id);
+  mandate.user_id = request.user_id;
+  mandate.merchant_id = request.merchant_id;
+  mandate.status = MandateStatus::kActive;
+  mandate.expires_at_ms = request.expires_at_ms;
+  mandate.per_txn_limit_minor = request.per_txn_limit_minor;
+  mandate.daily_limit_minor = request.daily_limit_minor;
+  mandate.monthly_limit_minor = request.monthly_limit_minor;
+  mandate.consent = request.consent;
+  mandate.created_at_ms = now_ms;
+  return mandate;
+}
+
+}  // namespace
+
+absl::StatusOr<Mandate> EngineImpl::GrantMandate(const GrantMandateRequest& request) {
+  VIGIL_RETURN_IF_ERROR(ValidateGrant(request));
+  const int64_t now_ms = clock_->NowMs();
+  VIGIL_RETURN_IF_ERROR(CheckConsent(request, now_ms));
   const std::shared_ptr<const Policy> policy = policy_.Get();
 
   UserShard& shard = users_.ShardFor(request.user_id);
@@ -83,18 +107,7 @@ absl::StatusOr<Mandate> EngineImpl::GrantMandate(const GrantMandateRequest& requ
       policy->CheckGrant(request, policy->Segment(AgeAt(state.birth_date(), *policy, now_ms)),
                          profile.has_value() ? &*profile : nullptr));
 
-  Mandate mandate;
-  mandate.mandate_id = ids_.MandateId();
-  mandate.user_id = request.user_id;
-  mandate.merchant_id = request.merchant_id;
-  mandate.status = MandateStatus::kActive;
-  mandate.expires_at_ms = request.expires_at_ms;
-  mandate.per_txn_limit_minor = request.per_txn_limit_minor;
-  mandate.daily_limit_minor = request.daily_limit_minor;
-  mandate.monthly_limit_minor = request.monthly_limit_minor;
-  mandate.consent = request.consent;
-  if (mandate.consent.consented_at_ms == 0) mandate.consent.consented_at_ms = now_ms;
-  mandate.created_at_ms = now_ms;
+  const Mandate mandate = NewMandate(request, ids_.MandateId(), now_ms);
 
   if (!request.request_id.empty()) {
     absl::MutexLock lock(&grant_shard.mu);

@@ -1,11 +1,8 @@
 #include "engine/rules/compiler.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -423,9 +420,9 @@ class Compiler {
   }
 
   void ReadRules(const Loaded& loaded, const YAML::Node& node, PlanInputs& inputs) {
-    const std::string& file = loaded.file->path;
     if (!node.IsSequence()) {
-      Error(file, node.Mark(), "expected \"rules\" to be a list of rules (\"- id: ...\")");
+      Error(loaded.file->path, node.Mark(),
+            "expected \"rules\" to be a list of rules (\"- id: ...\")");
       return;
     }
     for (const auto& rule : node) {
@@ -435,95 +432,104 @@ class Compiler {
                      {"id", "when", "action", "code"})) {
         continue;
       }
-      PendingRule pending;
-      CompiledRule& compiled = pending.rule;
-      compiled.id = rule["id"].Scalar();
-      if (!IsRuleId(compiled.id)) {
-        Error(file, rule["id"].Mark(),
-              absl::StrCat("rule id \"", compiled.id,
-                           "\" must be lower-case letters, digits, '.', '_' or '-'"));
-      } else if (auto [it, inserted] = rule_ids_.emplace(
-                     compiled.id, absl::StrCat(file, ":", rule["id"].Mark().line + 1));
-                 !inserted) {
-        Error(file, rule["id"].Mark(),
-              absl::StrCat("rule id \"", compiled.id, "\" is already used at ", it->second));
-      }
-      const std::string code = rule["code"].Scalar();
-      if (!IsReasonCode(code)) {
-        Error(file, rule["code"].Mark(),
-              absl::StrCat("reason code \"", code, "\" must be UPPER_SNAKE_CASE"));
-      }
-      const std::string action = rule["action"].Scalar();
-      if (action == "approve") {
-        compiled.action = Decision::kApprove;
-      } else if (action == "challenge") {
-        compiled.action = Decision::kChallenge;
-      } else if (action == "decline") {
-        compiled.action = Decision::kDecline;
-      } else {
-        Error(file, rule["action"].Mark(),
-              absl::StrCat("unknown action \"", action,
-                           "\"; expected approve, challenge or "
-                           "decline"));
-      }
-      const std::string mode = rule["mode"] ? rule["mode"].Scalar() : "enforce";
-      if (mode == "shadow") {
-        compiled.mode = RuleMode::kShadow;
-      } else if (mode != "enforce") {
-        Error(file, rule["mode"].Mark(),
-              absl::StrCat("unknown mode \"", mode, "\"; expected enforce or shadow"));
-      }
-      bool enabled = true;
-      for (const auto& [key, target] :
-           {std::pair{"notify", &compiled.notify}, std::pair{"enabled", &enabled}}) {
-        if (!rule[key]) continue;
-        const std::string text = rule[key].Scalar();
-        if (text != "true" && text != "false") {
-          Error(file, rule[key].Mark(), absl::StrCat("\"", key, "\" is true or false"));
-        }
-        *target = text == "true";
-      }
-      const std::string description =
-          rule["description"] ? rule["description"].Scalar() : std::string();
-      compiled.reason =
-          InternReason(Reason{code, compiled.id, description.empty() ? code : description});
-
-      std::unique_ptr<Ast> when = Parse(loaded, rule["when"]);
-      std::unique_ptr<CheckedExpr> checked =
-          when == nullptr ? nullptr : checker_.Check(*when, file, Type::kBool);
-      // `exceptions`: the rule does not apply when any of them holds.
-      if (rule["exceptions"]) {
-        const YAML::Node exceptions = rule["exceptions"];
-        if (!exceptions.IsSequence()) {
-          Error(file, exceptions.Mark(), "\"exceptions\" is a list of expressions");
-        } else {
-          auto any = std::make_unique<CheckedExpr>();
-          any->op = Op::kOr;
-          any->type = Type::kBool;
-          for (const auto& exception : exceptions) {
-            std::unique_ptr<Ast> ast = Parse(loaded, exception);
-            std::unique_ptr<CheckedExpr> one =
-                ast == nullptr ? nullptr : checker_.Check(*ast, file, Type::kBool);
-            if (one != nullptr) any->args.push_back(std::move(one));
-          }
-          if (checked != nullptr && !any->args.empty()) {
-            auto negated = std::make_unique<CheckedExpr>();
-            negated->op = Op::kNot;
-            negated->type = Type::kBool;
-            negated->args.push_back(std::move(any));
-            auto both = std::make_unique<CheckedExpr>();
-            both->op = Op::kAnd;
-            both->type = Type::kBool;
-            both->args.push_back(std::move(checked));
-            both->args.push_back(std::move(negated));
-            checked = std::move(both);
-          }
-        }
-      }
-      if (checked == nullptr || !enabled) continue;
-      pending.when = std::move(checked);
-      inputs.rules.push_back(std::move(pending));
+      ReadRule(loaded, rule, inputs);
     }
+  }
+
+  // One rule: its id, code, action, mode and flags, then its condition less its exceptions.
+  // A disabled rule is checked but not planned.
+  void ReadRule(const Loaded& loaded, const YAML::Node& rule, PlanInputs& inputs) {
+    const std::string& file = loaded.file->path;
+    PendingRule pending;
+    CompiledRule& compiled = pending.rule;
+    compiled.id = rule["id"].Scalar();
+    if (!IsRuleId(compiled.id)) {
+      Error(file, rule["id"].Mark(),
+            absl::StrCat("rule id \"", compiled.id,
+                         "\" must be lower-case letters, digits, '.', '_' or '-'"));
+    } else if (auto [it, inserted] = rule_ids_.emplace(
+                   compiled.id, absl::StrCat(file, ":", rule["id"].Mark().line + 1));
+               !inserted) {
+      Error(file, rule["id"].Mark(),
+            absl::StrCat("rule id \"", compiled.id, "\" is already used at ", it->second));
+    }
+    const std::string code = rule["code"].Scalar();
+    if (!IsReasonCode(code)) {
+      Error(file, rule["code"].Mark(),
+            absl::StrCat("reason code \"", code, "\" must be UPPER_SNAKE_CASE"));
+    }
+    const std::string action = rule["action"].Scalar();
+    if (action == "approve") {
+      compiled.action = Decision::kApprove;
+    } else if (action == "challenge") {
+      compiled.action = Decision::kChallenge;
+    } else if (action == "decline") {
+      compiled.action = Decision::kDecline;
+    } else {
+      Error(file, rule["action"].Mark(),
+            absl::StrCat("unknown action \"", action,
+                         "\"; expected approve, challenge or "
+                         "decline"));
+    }
+    const std::string mode = rule["mode"] ? rule["mode"].Scalar() : "enforce";
+    if (mode == "shadow") {
+      compiled.mode = RuleMode::kShadow;
+    } else if (mode != "enforce") {
+      Error(file, rule["mode"].Mark(),
+            absl::StrCat("unknown mode \"", mode, "\"; expected enforce or shadow"));
+    }
+    bool enabled = true;
+    for (const auto& [key, target] :
+         {std::pair{"notify", &compiled.notify}, std::pair{"enabled", &enabled}}) {
+      if (!rule[key]) continue;
+      const std::string text = rule[key].Scalar();
+      if (text != "true" && text != "false") {
+        Error(file, rule[key].Mark(), absl::StrCat("\"", key, "\" is true or false"));
+      }
+      *target = text == "true";
+    }
+    const std::string description =
+        rule["description"] ? rule["description"].Scalar() : std::string();
+    compiled.reason =
+        InternReason(Reason{code, compiled.id, description.empty() ? code : description});
+
+    std::unique_ptr<Ast> when = Parse(loaded, rule["when"]);
+    std::unique_ptr<CheckedExpr> checked =
+        when == nullptr ? nullptr : checker_.Check(*when, file, Type::kBool);
+    if (rule["exceptions"]) checked = ExceptWhen(loaded, rule["exceptions"], std::move(checked));
+    if (checked == nullptr || !enabled) return;
+    pending.when = std::move(checked);
+    inputs.rules.push_back(std::move(pending));
+  }
+
+  // `exceptions`: `when` && !(any of them). nullptr when `when` is.
+  std::unique_ptr<CheckedExpr> ExceptWhen(const Loaded& loaded, const YAML::Node& exceptions,
+                                          std::unique_ptr<CheckedExpr> when) {
+    const std::string& file = loaded.file->path;
+    if (!exceptions.IsSequence()) {
+      Error(file, exceptions.Mark(), "\"exceptions\" is a list of expressions");
+      return when;
+    }
+    auto any = std::make_unique<CheckedExpr>();
+    any->op = Op::kOr;
+    any->type = Type::kBool;
+    for (const auto& exception : exceptions) {
+      std::unique_ptr<Ast> ast = Parse(loaded, exception);
+      std::unique_ptr<CheckedExpr> one =
+          ast == nullptr ? nullptr : checker_.Check(*ast, file, Type::kBool);
+      if (one != nullptr) any->args.push_back(std::move(one));
+    }
+    if (when == nullptr || any->args.empty()) return when;
+    auto negated = std::make_unique<CheckedExpr>();
+    negated->op = Op::kNot;
+    negated->type = Type::kBool;
+    negated->args.push_back(std::move(any));
+    auto both = std::make_unique<CheckedExpr>();
+    both->op = Op::kAnd;
+    both->type = Type::kBool;
+    both->args.push_back(std::move(when));
+    both->args.push_back(std::move(negated));
+    return both;
   }
 
   std::unique_ptr<CompiledRuleSet> Build(PlanInputs& inputs) {
@@ -558,56 +564,11 @@ class Compiler {
   std::string version_input_;
 };
 
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 CompileOutput CompileRuleFiles(const std::vector<RuleFile>& files, const ListFileReader& lists) {
   Compiler compiler(files, lists);
   return compiler.Run();
-}
-
-CompileOutput CompileRuleDirectory(const std::string& dir) {
-  CompileOutput output;
-  std::vector<std::filesystem::path> paths;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
-      paths.push_back(entry.path());
-    }
-  }
-  if (error || paths.empty()) {
-    output.diagnostics.push_back(
-        Diagnostic{Severity::kError, dir, 0, 0,
-                   error ? absl::StrCat("cannot read the rules directory: ", error.message())
-                         : "no rule files (*.yaml) in the rules directory"});
-    return output;
-  }
-  std::sort(paths.begin(), paths.end());
-  std::vector<RuleFile> files;
-  for (const auto& path : paths) {
-    absl::StatusOr<std::string> text = ReadFile(path);
-    if (!text.ok()) {
-      output.diagnostics.push_back(
-          Diagnostic{Severity::kError, path.string(), 0, 0, std::string(text.status().message())});
-      return output;
-    }
-    files.push_back(RuleFile{path.string(), *std::move(text)});
-  }
-  const std::filesystem::path root(dir);
-  return CompileRuleFiles(files, [&root](const std::string& relative) {
-    if (relative.empty() || relative[0] == '/' || absl::StrContains(relative, "..")) {
-      return absl::StatusOr<std::string>(absl::InvalidArgumentError(
-          "list files are named relative to the rules directory, without \"..\""));
-    }
-    return ReadFile(root / relative);
-  });
 }
 
 }  // namespace vigil::rules
