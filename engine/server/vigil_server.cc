@@ -107,22 +107,9 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
   engine_options.id_seed = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32);
   std::optional<RestoredState> restored;
   if (!options.data_dir.empty()) {
-    const absl::Time began = absl::Now();
-    store::StoreOptions store_options;
-    store_options.path = options.data_dir;
-    store_options.sync = options.fsync;
-    store_options.env = options.store_env;
-    store_options.observer = server->store_observer_.get();
-    absl::StatusOr<std::unique_ptr<store::RocksDbStore>> opened =
-        store::RocksDbStore::Open(store_options);
-    if (!opened.ok()) return opened.status();
-    server->store_ = *std::move(opened);
-    absl::StatusOr<RestoredState> loaded = server->store_->Load();
+    absl::StatusOr<RestoredState> loaded = server->OpenStore(options);
     if (!loaded.ok()) return loaded.status();
     restored = *std::move(loaded);
-    server->recovery_.users = restored->users.size();
-    server->recovery_.transactions = restored->transactions.size();
-    server->recovery_.took = absl::Now() - began;
     engine_options.journal = server->store_.get();
   }
   server->engine_ = std::make_unique<Engine>(*std::move(policy), clock, engine_options);
@@ -133,15 +120,39 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     }
     server->recovery_.took += absl::Now() - began;
   }
-  server->authorize_admission_ = std::make_unique<Admission>(options.max_inflight);
-  server->users_admission_ = std::make_unique<Admission>(options.max_inflight_users);
-  server->audit_ = std::make_unique<AuditService>(server->store_.get());
-  server->risk_engine_ = std::make_unique<RiskEngineService>(
-      server->engine_.get(), server->authorize_admission_.get(), &server->metrics_);
-  server->mandates_ = std::make_unique<MandatesService>(
-      server->engine_.get(), server->users_admission_.get(), &server->metrics_);
-  server->users_ = std::make_unique<UsersService>(
-      server->engine_.get(), server->users_admission_.get(), &server->metrics_);
+  if (absl::Status status = server->StartGrpc(options); !status.ok()) return status;
+  server->rules_dir_ = options.rules_dir;
+  if (absl::Status status = server->StartBackground(options); !status.ok()) return status;
+  return server;
+}
+
+absl::StatusOr<RestoredState> VigilServer::OpenStore(const ServerOptions& options) {
+  const absl::Time began = absl::Now();
+  store::StoreOptions store_options;
+  store_options.path = options.data_dir;
+  store_options.sync = options.fsync;
+  store_options.env = options.store_env;
+  store_options.observer = store_observer_.get();
+  absl::StatusOr<std::unique_ptr<store::RocksDbStore>> opened =
+      store::RocksDbStore::Open(store_options);
+  if (!opened.ok()) return opened.status();
+  store_ = *std::move(opened);
+  absl::StatusOr<RestoredState> loaded = store_->Load();
+  if (!loaded.ok()) return loaded.status();
+  recovery_.users = loaded->users.size();
+  recovery_.transactions = loaded->transactions.size();
+  recovery_.took = absl::Now() - began;
+  return loaded;
+}
+
+absl::Status VigilServer::StartGrpc(const ServerOptions& options) {
+  authorize_admission_ = std::make_unique<Admission>(options.max_inflight);
+  users_admission_ = std::make_unique<Admission>(options.max_inflight_users);
+  audit_ = std::make_unique<AuditService>(store_.get());
+  risk_engine_ =
+      std::make_unique<RiskEngineService>(engine_.get(), authorize_admission_.get(), &metrics_);
+  mandates_ = std::make_unique<MandatesService>(engine_.get(), users_admission_.get(), &metrics_);
+  users_ = std::make_unique<UsersService>(engine_.get(), users_admission_.get(), &metrics_);
 
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!options.tls.cert_file.empty()) {
@@ -154,8 +165,8 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     absl::StatusOr<std::shared_ptr<net::PolicyAuthorizer>> authorizer =
         net::PolicyAuthorizer::Create(options.authz_policy_file);
     if (!authorizer.ok()) return authorizer.status();
-    server->authorizer_ = *std::move(authorizer);
-    credentials->SetAuthMetadataProcessor(server->authorizer_);
+    authorizer_ = *std::move(authorizer);
+    credentials->SetAuthMetadataProcessor(authorizer_);
   }
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -167,36 +178,37 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
   // No connection may hold more calls than Authorize admits; more wait at the client.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              options.max_inflight + options.max_inflight_users);
-  builder.AddListeningPort(options.listen, credentials, &server->port_);
-  builder.RegisterService(server->risk_engine_.get());
-  builder.RegisterService(server->mandates_.get());
-  builder.RegisterService(server->users_.get());
-  builder.RegisterService(server->audit_.get());
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
+  builder.AddListeningPort(options.listen, credentials, &port_);
+  builder.RegisterService(risk_engine_.get());
+  builder.RegisterService(mandates_.get());
+  builder.RegisterService(users_.get());
+  builder.RegisterService(audit_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
-  server->server_->GetHealthCheckService()->SetServingStatus(true);
-  server->rules_dir_ = options.rules_dir;
-  server->loop_ = std::make_unique<EventLoop>();
-  server->loop_->Every(absl::Seconds(1), [raw = server.get()] { raw->WatchShedding(); });
-  if (server->authorizer_ != nullptr && options.rules_poll_interval > absl::ZeroDuration()) {
-    server->loop_->Every(options.rules_poll_interval,
-                         [raw = server.get()] { raw->ReloadAuthzPolicy(); });
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  return absl::OkStatus();
+}
+
+absl::Status VigilServer::StartBackground(const ServerOptions& options) {
+  loop_ = std::make_unique<EventLoop>();
+  loop_->Every(absl::Seconds(1), [this] { WatchShedding(); });
+  if (authorizer_ != nullptr && options.rules_poll_interval > absl::ZeroDuration()) {
+    loop_->Every(options.rules_poll_interval, [this] { ReloadAuthzPolicy(); });
   }
   if (!options.admin_listen.empty()) {
-    if (absl::Status status = server->StartAdmin(options.admin_listen); !status.ok()) {
+    if (absl::Status status = StartAdmin(options.admin_listen); !status.ok()) {
       return status;
     }
   }
   if (options.rules_poll_interval > absl::ZeroDuration()) {
-    server->watcher_ =
-        std::thread(&VigilServer::WatchRules, server.get(), options.rules_poll_interval);
+    watcher_ = std::thread(&VigilServer::WatchRules, this, options.rules_poll_interval);
   }
   if (options.sweep_interval > absl::ZeroDuration()) {
-    server->sweeper_ = std::thread(&VigilServer::Sweep, server.get(), options);
+    sweeper_ = std::thread(&VigilServer::Sweep, this, options);
   }
-  return server;
+  return absl::OkStatus();
 }
 
 void VigilServer::ReloadAuthzPolicy() {

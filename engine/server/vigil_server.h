@@ -133,6 +133,12 @@ class VigilServer {
 
  private:
   VigilServer() = default;
+  // Start's stages. Opens the store and reads what it restores.
+  absl::StatusOr<RestoredState> OpenStore(const ServerOptions& options);
+  // The services, their admission and credentials, and the gRPC server, serving.
+  absl::Status StartGrpc(const ServerOptions& options);
+  // The event loop (shedding log, policy reloads, admin HTTP), the rules watcher, the sweeper.
+  absl::Status StartBackground(const ServerOptions& options);
   // Reloads when the content of the rule files changes, until shutdown.
   void WatchRules(absl::Duration interval);
   // Removes expired idempotency records and decision log entries, until shutdown.

@@ -51,6 +51,61 @@ ABSL_FLAG(int, max_inflight_users, 64,
 ABSL_FLAG(int, transport_memory_mb, 256, "memory gRPC's transport may use (its ResourceQuota)");
 ABSL_FLAG(std::string, log_format, "text", "text (for a terminal) or json (one object a line)");
 
+namespace {
+
+vigil::server::ServerOptions OptionsFromFlags() {
+  vigil::server::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.rules_dir = absl::GetFlag(FLAGS_rules);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.trust_client_time = absl::GetFlag(FLAGS_trust_client_time);
+  options.rules_poll_interval = absl::Milliseconds(absl::GetFlag(FLAGS_rules_poll_ms));
+  options.fsync = absl::GetFlag(FLAGS_fsync);
+  options.idempotency_retention = absl::Hours(absl::GetFlag(FLAGS_idempotency_retention_h));
+  options.decision_log_retention = absl::Hours(24 * absl::GetFlag(FLAGS_decision_log_retention_d));
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.tls.refresh = absl::Seconds(absl::GetFlag(FLAGS_tls_refresh_s));
+  options.authz_policy_file = absl::GetFlag(FLAGS_authz_policy);
+  options.insecure = absl::GetFlag(FLAGS_insecure);
+  options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  options.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  options.max_inflight_users = absl::GetFlag(FLAGS_max_inflight_users);
+  options.transport_memory_bytes = int64_t{absl::GetFlag(FLAGS_transport_memory_mb)} << 20;
+  return options;
+}
+
+// What started, with what, and what start-up restored.
+void LogStarted(const vigil::server::ServerOptions& options,
+                const vigil::server::VigilServer& server) {
+  if (!options.data_dir.empty()) {
+    const auto& recovery = server.recovery();
+    vigil::log::Info("restored", "state restored from the store")
+        .Field("users", uint64_t{recovery.users})
+        .Field("idempotency_records", uint64_t{recovery.transactions})
+        .Field("data_dir", options.data_dir)
+        .Field("seconds", absl::ToDoubleSeconds(recovery.took));
+  }
+  vigil::log::Info("started", "vigild serving")
+      .Field("listen", options.listen)
+      .Field("port", server.port())
+      .Field("tls", options.tls.cert_file.empty()        ? "off"
+                    : options.tls.client_ca_file.empty() ? "server"
+                                                         : "mutual")
+      .Field("authz_policy", options.authz_policy_file.empty() ? "none" : options.authz_policy_file)
+      .Field("admin_port", server.admin_port())
+      .Field("rules", options.rules_dir)
+      .Field("version", server.rules_version())
+      .Field("store", options.data_dir.empty() ? "memory only (no --data-dir)"
+                      : options.fsync          ? "synced to disk on every write"
+                                               : "written to the OS (--nofsync)")
+      .Field("max_inflight", options.max_inflight)
+      .Field("trust_client_time", options.trust_client_time);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Vigil risk engine: answers Authorize for password-free payments.\n"
@@ -76,25 +131,7 @@ int main(int argc, char** argv) {
   boost::asio::io_context signals_io(1);
   boost::asio::signal_set signals(signals_io, SIGTERM, SIGINT, SIGHUP);
 
-  vigil::server::ServerOptions options;
-  options.listen = absl::GetFlag(FLAGS_listen);
-  options.rules_dir = absl::GetFlag(FLAGS_rules);
-  options.data_dir = absl::GetFlag(FLAGS_data_dir);
-  options.trust_client_time = absl::GetFlag(FLAGS_trust_client_time);
-  options.rules_poll_interval = absl::Milliseconds(absl::GetFlag(FLAGS_rules_poll_ms));
-  options.fsync = absl::GetFlag(FLAGS_fsync);
-  options.idempotency_retention = absl::Hours(absl::GetFlag(FLAGS_idempotency_retention_h));
-  options.decision_log_retention = absl::Hours(24 * absl::GetFlag(FLAGS_decision_log_retention_d));
-  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
-  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
-  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
-  options.tls.refresh = absl::Seconds(absl::GetFlag(FLAGS_tls_refresh_s));
-  options.authz_policy_file = absl::GetFlag(FLAGS_authz_policy);
-  options.insecure = absl::GetFlag(FLAGS_insecure);
-  options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
-  options.max_inflight = absl::GetFlag(FLAGS_max_inflight);
-  options.max_inflight_users = absl::GetFlag(FLAGS_max_inflight_users);
-  options.transport_memory_bytes = int64_t{absl::GetFlag(FLAGS_transport_memory_mb)} << 20;
+  const vigil::server::ServerOptions options = OptionsFromFlags();
   absl::StatusOr<std::unique_ptr<vigil::server::VigilServer>> server =
       vigil::server::VigilServer::Start(options);
   if (!server.ok()) {
@@ -103,29 +140,7 @@ int main(int argc, char** argv) {
                       absl::StrCat("vigild cannot start: ", server.status().ToString()));
     return 1;
   }
-  if (!options.data_dir.empty()) {
-    const auto& recovery = (*server)->recovery();
-    vigil::log::Info("restored", "state restored from the store")
-        .Field("users", uint64_t{recovery.users})
-        .Field("idempotency_records", uint64_t{recovery.transactions})
-        .Field("data_dir", options.data_dir)
-        .Field("seconds", absl::ToDoubleSeconds(recovery.took));
-  }
-  vigil::log::Info("started", "vigild serving")
-      .Field("listen", options.listen)
-      .Field("port", (*server)->port())
-      .Field("tls", options.tls.cert_file.empty()        ? "off"
-                    : options.tls.client_ca_file.empty() ? "server"
-                                                         : "mutual")
-      .Field("authz_policy", options.authz_policy_file.empty() ? "none" : options.authz_policy_file)
-      .Field("admin_port", (*server)->admin_port())
-      .Field("rules", options.rules_dir)
-      .Field("version", (*server)->rules_version())
-      .Field("store", options.data_dir.empty() ? "memory only (no --data-dir)"
-                      : options.fsync          ? "synced to disk on every write"
-                                               : "written to the OS (--nofsync)")
-      .Field("max_inflight", options.max_inflight)
-      .Field("trust_client_time", options.trust_client_time);
+  LogStarted(options, **server);
 
   // SIGHUP reloads the rules (a rule set that fails to compile changes nothing); SIGTERM and
   // SIGINT drain and stop.
