@@ -6,8 +6,8 @@
 // from the Clock it is given.
 //
 //   FakeClock clock(now_ms);
-//   Engine engine(std::move(policy), &clock, EngineOptions{});
-//   absl::StatusOr<AuthorizeResponse> response = engine.Authorize(request);
+//   std::unique_ptr<Engine> engine = Engine::Create(std::move(policy), &clock, EngineOptions{});
+//   absl::StatusOr<AuthorizeResponse> response = engine->Authorize(request);
 //
 // Thread-safe. State is sharded by user id and each call takes the lock of one user's shard
 // (plus, briefly, the shard of the index it consults), so calls for different users rarely
@@ -19,8 +19,8 @@
 // window buckets for a busy subject). Under 2 µs median across 1M users, about 450 bytes of state
 // per user (bench/RESULTS.md).
 //
-// This header is the contract; how the engine keeps its state is in engine_impl.h and the
-// files it names.
+// This header is the contract, as an interface; how the engine keeps its state is in
+// engine_impl.h (EngineImpl, which Create makes) and the files it names.
 
 #include <cstddef>
 #include <cstdint>
@@ -38,8 +38,6 @@
 
 namespace vigil {
 
-class EngineImpl;
-
 struct EngineOptions {
   // Use AuthorizeRequest::event_time_ms (when > 0) as the transaction's time instead of the
   // clock. For replays and tests only: a client could otherwise choose its own windows.
@@ -53,8 +51,9 @@ struct EngineOptions {
 class Engine {
  public:
   // REQUIRES: policy != nullptr; clock outlives the engine.
-  Engine(std::shared_ptr<const Policy> policy, const Clock* clock, EngineOptions options);
-  ~Engine();
+  static std::unique_ptr<Engine> Create(std::shared_ptr<const Policy> policy, const Clock* clock,
+                                        EngineOptions options);
+  virtual ~Engine() = default;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -62,47 +61,50 @@ class Engine {
   // amount in every limit and window. The same transaction_id again returns the first answer
   // and changes nothing. INVALID_ARGUMENT for a malformed request; ALREADY_EXISTS for a known
   // transaction_id with a different user, merchant, amount or currency.
-  absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request);
+  virtual absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request) = 0;
   // The same, without waiting for durability on this thread: `done` gets the answer once it is
   // durable, here or later on the journal's thread. For servers, whose threads should decide
   // other calls meanwhile. `done` must not block. `request` is not read once this returns.
   using AuthorizeCallback = absl::AnyInvocable<void(absl::StatusOr<AuthorizeResponse>) &&>;
-  void Authorize(const AuthorizeRequest& request, AuthorizeCallback done);
+  virtual void Authorize(const AuthorizeRequest& request, AuthorizeCallback done) = 0;
 
   // Records what happened to an authorized charge. FAILED and REVERSED release an approved
   // amount (once); STRONG_AUTH_PASSED resets the failure count and reactivates the mandate;
   // STRONG_AUTH_FAILED counts a failure. NOT_FOUND for an unknown transaction_id.
-  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome);
+  virtual absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome) = 0;
 
   // Grants a mandate. The same request_id with the same content returns the same mandate;
   // with other content, ALREADY_EXISTS. FAILED_PRECONDITION without explicit consent or where
   // the policy forbids; INVALID_ARGUMENT for malformed fields or limits above the policy caps.
-  absl::StatusOr<Mandate> GrantMandate(const GrantMandateRequest& request);
+  virtual absl::StatusOr<Mandate> GrantMandate(const GrantMandateRequest& request) = 0;
   // NOT_FOUND for an unknown mandate.
-  absl::StatusOr<Mandate> GetMandate(absl::string_view mandate_id);
+  virtual absl::StatusOr<Mandate> GetMandate(absl::string_view mandate_id) = 0;
   // Every mandate of the user, oldest first; revoked ones only when asked.
-  absl::StatusOr<std::vector<Mandate>> ListMandates(absl::string_view user_id,
-                                                    bool include_revoked);
+  virtual absl::StatusOr<std::vector<Mandate>> ListMandates(absl::string_view user_id,
+                                                            bool include_revoked) = 0;
   // NOT_FOUND for an unknown mandate, PERMISSION_DENIED when user_id does not own it.
   // Revoking a revoked mandate returns it unchanged.
-  absl::StatusOr<Mandate> RevokeMandate(absl::string_view mandate_id, absl::string_view user_id,
-                                        absl::string_view reason);
+  virtual absl::StatusOr<Mandate> RevokeMandate(absl::string_view mandate_id,
+                                                absl::string_view user_id,
+                                                absl::string_view reason) = 0;
   // As RevokeMandate; FAILED_PRECONDITION for a revoked or expired mandate.
-  absl::StatusOr<Mandate> PauseMandate(absl::string_view mandate_id, absl::string_view user_id);
-  absl::StatusOr<Mandate> ResumeMandate(absl::string_view mandate_id, absl::string_view user_id);
+  virtual absl::StatusOr<Mandate> PauseMandate(absl::string_view mandate_id,
+                                               absl::string_view user_id) = 0;
+  virtual absl::StatusOr<Mandate> ResumeMandate(absl::string_view mandate_id,
+                                                absl::string_view user_id) = 0;
   // Revokes every mandate of the user that is not revoked yet and returns those it revoked.
-  absl::StatusOr<std::vector<Mandate>> RevokeAllMandates(absl::string_view user_id,
-                                                         absl::string_view reason);
+  virtual absl::StatusOr<std::vector<Mandate>> RevokeAllMandates(absl::string_view user_id,
+                                                                 absl::string_view reason) = 0;
 
   // Creates or replaces a profile. INVALID_ARGUMENT for a malformed field or caps above the
   // policy's for the user's segment.
-  absl::StatusOr<UserProfile> PutUserProfile(const UserProfile& profile);
+  virtual absl::StatusOr<UserProfile> PutUserProfile(const UserProfile& profile) = 0;
   // NOT_FOUND when the user has no profile.
-  absl::StatusOr<UserProfile> GetUserProfile(absl::string_view user_id);
+  virtual absl::StatusOr<UserProfile> GetUserProfile(absl::string_view user_id) = 0;
 
   // Loads what a journal restored. REQUIRES: called before any other call, once.
   // INVALID_ARGUMENT for a record that cannot be restored (the store is damaged).
-  absl::Status Restore(const RestoredState& state);
+  virtual absl::Status Restore(const RestoredState& state) = 0;
 
   // Forgets idempotency records of charges decided before `before_ms` by the engine's clock,
   // whatever time a trusted client gave the charge (a retry after that is decided afresh), and
@@ -113,7 +115,11 @@ class Engine {
   // sweeper can spread one pass over time: a pass over every record at once keeps a core busy
   // for about 20 ms per million records, and the calls queued behind it wait.
   // INVALID_ARGUMENT when `part` is not below `parts`.
-  absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part = 0, size_t parts = 1);
+  virtual absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part,
+                                                    size_t parts) = 0;
+  absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms) {
+    return ExpireTransactions(before_ms, 0, 1);
+  }
 
   // How many records the engine holds, for an operator sizing its memory. Locks each shard in
   // turn, briefly: for a scrape, not for the hot path.
@@ -122,21 +128,21 @@ class Engine {
     size_t transactions = 0;  // idempotency records
     size_t grants = 0;        // grant idempotency records (request_id)
   };
-  RecordCounts CountRecords();
+  virtual RecordCounts CountRecords() = 0;
 
   // With a journal, every call that changes state makes the change durable before it returns
   // OK; while the journal cannot write, such calls return UNAVAILABLE and change nothing, and
   // reads keep working.
 
   // The policy deciding calls that start now.
-  std::shared_ptr<const Policy> policy() const;
+  virtual std::shared_ptr<const Policy> policy() const = 0;
   // Makes `policy` decide every call that starts from now on; calls in flight finish on the
   // policy they started with. Velocity windows that both policies read keep their counts;
   // windows only the new one reads start empty. REQUIRES: policy != nullptr.
-  void SetPolicy(std::shared_ptr<const Policy> policy);
+  virtual void SetPolicy(std::shared_ptr<const Policy> policy) = 0;
 
- private:
-  std::unique_ptr<EngineImpl> impl_;
+ protected:
+  Engine() = default;
 };
 
 }  // namespace vigil

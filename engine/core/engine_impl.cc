@@ -13,6 +13,11 @@
 
 namespace vigil {
 
+std::unique_ptr<Engine> Engine::Create(std::shared_ptr<const Policy> policy, const Clock* clock,
+                                       EngineOptions options) {
+  return std::make_unique<EngineImpl>(std::move(policy), clock, options);
+}
+
 EngineImpl::EngineImpl(std::shared_ptr<const Policy> policy, const Clock* clock,
                        EngineOptions options)
     : clock_(clock), options_(options), ids_(options.id_seed), policy_(std::move(policy)) {}

@@ -43,31 +43,34 @@
 
 namespace vigil {
 
-class EngineImpl {
+class EngineImpl final : public Engine {
  public:
   EngineImpl(std::shared_ptr<const Policy> policy, const Clock* clock, EngineOptions options);
 
-  // As Engine's.
-  absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request);
-  void Authorize(const AuthorizeRequest& request, Engine::AuthorizeCallback done);
-  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome);
-  absl::StatusOr<Mandate> GrantMandate(const GrantMandateRequest& request);
-  absl::StatusOr<Mandate> GetMandate(absl::string_view mandate_id);
+  // Engine's contract (engine.h).
+  absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request) override;
+  void Authorize(const AuthorizeRequest& request, Engine::AuthorizeCallback done) override;
+  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome) override;
+  absl::StatusOr<Mandate> GrantMandate(const GrantMandateRequest& request) override;
+  absl::StatusOr<Mandate> GetMandate(absl::string_view mandate_id) override;
   absl::StatusOr<std::vector<Mandate>> ListMandates(absl::string_view user_id,
-                                                    bool include_revoked);
+                                                    bool include_revoked) override;
   absl::StatusOr<Mandate> RevokeMandate(absl::string_view mandate_id, absl::string_view user_id,
-                                        absl::string_view reason);
-  absl::StatusOr<Mandate> PauseMandate(absl::string_view mandate_id, absl::string_view user_id);
-  absl::StatusOr<Mandate> ResumeMandate(absl::string_view mandate_id, absl::string_view user_id);
+                                        absl::string_view reason) override;
+  absl::StatusOr<Mandate> PauseMandate(absl::string_view mandate_id,
+                                       absl::string_view user_id) override;
+  absl::StatusOr<Mandate> ResumeMandate(absl::string_view mandate_id,
+                                        absl::string_view user_id) override;
   absl::StatusOr<std::vector<Mandate>> RevokeAllMandates(absl::string_view user_id,
-                                                         absl::string_view reason);
-  absl::StatusOr<UserProfile> PutUserProfile(const UserProfile& profile);
-  absl::StatusOr<UserProfile> GetUserProfile(absl::string_view user_id);
-  absl::Status Restore(const RestoredState& state);
-  absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part, size_t parts);
-  Engine::RecordCounts CountRecords();
-  std::shared_ptr<const Policy> policy() const { return policy_.Get(); }
-  void SetPolicy(std::shared_ptr<const Policy> policy) { policy_.Set(std::move(policy)); }
+                                                         absl::string_view reason) override;
+  absl::StatusOr<UserProfile> PutUserProfile(const UserProfile& profile) override;
+  absl::StatusOr<UserProfile> GetUserProfile(absl::string_view user_id) override;
+  absl::Status Restore(const RestoredState& state) override;
+  using Engine::ExpireTransactions;
+  absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part, size_t parts) override;
+  Engine::RecordCounts CountRecords() override;
+  std::shared_ptr<const Policy> policy() const override { return policy_.Get(); }
+  void SetPolicy(std::shared_ptr<const Policy> policy) override { policy_.Set(std::move(policy)); }
 
  private:
   // What a charge holds once it has claimed its transaction id: the pending record, the

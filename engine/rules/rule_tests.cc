@@ -50,7 +50,7 @@ class CaseRunner {
     clock_.SetMs(now);
     EngineOptions options;
     options.trust_client_time = true;
-    engine_ = std::make_unique<Engine>(rule_set_, &clock_, options);
+    engine_ = Engine::Create(rule_set_, &clock_, options);
     Profile();
     if (!error_) Mandate(now);
     if (!error_) History(now);

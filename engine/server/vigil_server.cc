@@ -112,7 +112,7 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     restored = *std::move(loaded);
     engine_options.journal = server->store_.get();
   }
-  server->engine_ = std::make_unique<Engine>(*std::move(policy), clock, engine_options);
+  server->engine_ = Engine::Create(*std::move(policy), clock, engine_options);
   if (restored.has_value()) {
     const absl::Time began = absl::Now();
     if (absl::Status status = server->engine_->Restore(*restored); !status.ok()) {

@@ -94,7 +94,9 @@ void SetTransactionId(AuthorizeRequest& request, uint64_t n) {
 
 void BM_Engine_AuthorizeHotUser(benchmark::State& state) {
   FakeClock clock(kStartMs);
-  Engine engine(ShippedPolicy(), &clock, EngineOptions{});
+  const std::unique_ptr<Engine> engine_owner =
+      Engine::Create(ShippedPolicy(), &clock, EngineOptions{});
+  Engine& engine = *engine_owner;
   AddUser(engine, "hot-user");
   AuthorizeRequest request = Charge();
   request.user_id = "hot-user";
@@ -114,7 +116,9 @@ BENCHMARK(BM_Engine_AuthorizeHotUser);
 // back from the idempotency record and nothing changes.
 void BM_Engine_IdempotentRetry(benchmark::State& state) {
   FakeClock clock(kStartMs);
-  Engine engine(ShippedPolicy(), &clock, EngineOptions{});
+  const std::unique_ptr<Engine> engine_owner =
+      Engine::Create(ShippedPolicy(), &clock, EngineOptions{});
+  Engine& engine = *engine_owner;
   AddUser(engine, "retrying-user");
   AuthorizeRequest request = Charge();
   request.user_id = "retrying-user";
@@ -157,7 +161,9 @@ std::shared_ptr<const Policy> HandwrittenShippedPolicy() {
 void Authorize1MUsers(benchmark::State& state, std::shared_ptr<const Policy> policy) {
   constexpr int kUsers = 1'000'000;
   FakeClock clock(kStartMs);
-  Engine engine(std::move(policy), &clock, EngineOptions{});
+  const std::unique_ptr<Engine> engine_owner =
+      Engine::Create(std::move(policy), &clock, EngineOptions{});
+  Engine& engine = *engine_owner;
   std::vector<std::string> users;
   users.reserve(kUsers);
   for (int i = 0; i < kUsers; ++i) users.push_back(absl::StrCat("user-", i));
@@ -232,7 +238,7 @@ void BM_Engine_AuthorizeTwoThreads(benchmark::State& state) {
   static FakeClock clock(kStartMs);
   static std::unique_ptr<Engine> engine;
   if (state.thread_index() == 0) {
-    engine = std::make_unique<Engine>(ShippedPolicy(), &clock, EngineOptions{});
+    engine = Engine::Create(ShippedPolicy(), &clock, EngineOptions{});
     for (int i = 0; i < kUsers; ++i) AddUser(*engine, absl::StrCat("user-", i));
   }
   const int threads = state.threads();
@@ -259,7 +265,9 @@ void BM_Engine_SweepStep(benchmark::State& state) {
   constexpr int kRecords = 1'000'000;
   constexpr size_t kParts = 1024;
   FakeClock clock(kStartMs);
-  Engine engine(ShippedPolicy(), &clock, EngineOptions{});
+  const std::unique_ptr<Engine> engine_owner =
+      Engine::Create(ShippedPolicy(), &clock, EngineOptions{});
+  Engine& engine = *engine_owner;
   std::vector<std::string> users;
   for (int i = 0; i < 1000; ++i) {
     users.push_back(absl::StrCat("user-", i));

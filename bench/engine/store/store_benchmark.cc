@@ -60,7 +60,7 @@ void SetUp(Mode mode, int threads) {
     shared->store = *std::move(store);
     options.journal = shared->store.get();
   }
-  shared->engine = std::make_unique<Engine>(Shipped(), shared->clock.get(), options);
+  shared->engine = Engine::Create(Shipped(), shared->clock.get(), options);
   for (int t = 0; t < threads; ++t) {
     for (int u = 0; u < kUsersPerThread; ++u) {
       GrantMandateRequest grant;
@@ -136,7 +136,8 @@ void BM_Store_Restore1MUsers(benchmark::State& state) {
     if (!store.ok()) std::abort();
     EngineOptions options;
     options.journal = store->get();
-    Engine engine(Shipped(), &clock, options);
+    const std::unique_ptr<Engine> engine_owner = Engine::Create(Shipped(), &clock, options);
+    Engine& engine = *engine_owner;
     AuthorizeRequest charge;
     charge.merchant_id = "coffee-42";
     charge.amount_minor = 1234;
@@ -165,7 +166,8 @@ void BM_Store_Restore1MUsers(benchmark::State& state) {
     if (!restored.ok() || restored->users.size() != kUsers) std::abort();
     EngineOptions options;
     options.journal = store->get();
-    Engine engine(Shipped(), &clock, options);
+    const std::unique_ptr<Engine> engine_owner = Engine::Create(Shipped(), &clock, options);
+    Engine& engine = *engine_owner;
     if (!engine.Restore(*restored).ok()) std::abort();
     state.PauseTiming();
     restored.value() = RestoredState{};

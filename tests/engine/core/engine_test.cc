@@ -88,7 +88,8 @@ class EngineTest : public ::testing::Test {
  protected:
   explicit EngineTest(bool trust_client_time = false)
       : policy_(std::make_shared<FakePolicy>()),
-        engine_(policy_, &clock_, EngineOptions{trust_client_time, 7}) {}
+        engine_owner_(Engine::Create(policy_, &clock_, EngineOptions{trust_client_time, 7})),
+        engine_(*engine_owner_) {}
 
   void SetUp() override {
     GrantMandateRequest grant;
@@ -115,7 +116,8 @@ class EngineTest : public ::testing::Test {
 
   FakeClock clock_{kLocalMidnight + 10 * kHour};
   std::shared_ptr<FakePolicy> policy_;
-  Engine engine_;
+  std::unique_ptr<Engine> engine_owner_;
+  Engine& engine_;
   std::string mandate_id_;
 };
 
@@ -314,10 +316,11 @@ TEST_F(EngineTest, ANewPolicyDecidesTheNextCallOnTheSameThread) {
 }
 
 TEST_F(EngineTest, TwoEnginesOnOneThreadDecideEachWithItsOwnPolicy) {
-  Engine other(std::make_shared<FakePolicy>("other-1"), &clock_, EngineOptions{});
+  const std::unique_ptr<Engine> other =
+      Engine::Create(std::make_shared<FakePolicy>("other-1"), &clock_, EngineOptions{});
   for (int i = 0; i < 3; ++i) {
     absl::StatusOr<AuthorizeResponse> mine = engine_.Authorize(Charge(absl::StrCat("a", i), 1));
-    absl::StatusOr<AuthorizeResponse> theirs = other.Authorize(Charge(absl::StrCat("b", i), 1));
+    absl::StatusOr<AuthorizeResponse> theirs = other->Authorize(Charge(absl::StrCat("b", i), 1));
     ASSERT_TRUE(mine.ok() && theirs.ok());
     EXPECT_EQ(mine->rules_version, "fake-1");
     EXPECT_EQ(theirs->rules_version, "other-1");

@@ -219,8 +219,8 @@ class DecideTest : public ::testing::Test {
     CompileOutput output = Compile(rules);
     ASSERT_NE(output.rule_set, nullptr) << absl::StrJoin(Errors(output), "\n");
     rule_set_ = output.rule_set.get();
-    engine_ = std::make_unique<Engine>(std::shared_ptr<const Policy>(std::move(output.rule_set)),
-                                       &clock_, EngineOptions{});
+    engine_ = Engine::Create(std::shared_ptr<const Policy>(std::move(output.rule_set)), &clock_,
+                             EngineOptions{});
     GrantMandateRequest grant;
     grant.user_id = "u";
     grant.merchant_id = "*";

@@ -54,7 +54,7 @@ class RestoreTest : public ::testing::TestWithParam<std::string> {
     EngineOptions options;
     options.trust_client_time = true;
     options.journal = &backend_->journal();
-    return std::make_unique<Engine>(policy_, &clock_, options);
+    return Engine::Create(policy_, &clock_, options);
   }
 
   // Restarts: a new engine from what the journal restores.
@@ -332,7 +332,8 @@ TEST_F(FaultTest, AFullDiskRefusesChangesKeepsReadsAndRecovers) {
   FakeClock clock(kNow);
   EngineOptions options;
   options.journal = store->get();
-  Engine engine(Shipped(), &clock, options);
+  const std::unique_ptr<Engine> engine_owner = Engine::Create(Shipped(), &clock, options);
+  Engine& engine = *engine_owner;
   GrantMandateRequest grant;
   grant.user_id = "u";
   grant.merchant_id = "*";
