@@ -1,11 +1,12 @@
 #pragma once
 
 // Translation between the messages of vigil.v1 (on the wire and in the store) and the core's
-// types. Decoding rejects enum values the API does not
-// define with INVALID_ARGUMENT naming the field. Pure functions; thread-safe.
+// types. Decoding rejects enum values the API does not define with INVALID_ARGUMENT naming the
+// field. Pure functions; thread-safe.
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/core/journal.h"
 #include "engine/core/types.h"
 #include "vigil/v1/vigil.pb.h"
 
@@ -29,5 +30,16 @@ void Encode(const Mandate& mandate, v1::Mandate& out);
 void Encode(const UserProfile& profile, v1::UserProfile& out);
 void Encode(const GrantMandateRequest& request, v1::GrantMandateRequest& out);
 v1::Outcome Encode(Outcome outcome);
+
+// A decision log entry into a message with vigil.v1.DecisionRecord's fields: the API's record,
+// for exports, or the store's own (store::v1::DecisionLogRecord), which has the same fields.
+template <typename Record>
+void EncodeLogEntry(const DecisionLogEntry& entry, Record& out) {
+  out.set_time_ms(entry.time_ms);
+  out.set_transaction_id(entry.transaction_id);
+  if (entry.request.has_value()) Encode(*entry.request, *out.mutable_request());
+  if (entry.response.has_value()) Encode(*entry.response, *out.mutable_response());
+  if (entry.outcome.has_value()) out.set_outcome(Encode(*entry.outcome));
+}
 
 }  // namespace vigil::codec

@@ -21,6 +21,7 @@
 
 namespace vigil::rules {
 
+// The leaves (kConst, kField, kWindow) come first: the evaluator tells them apart by order.
 enum class Op : uint8_t {
   kConst,      // value / text
   kField,      // field

@@ -42,32 +42,36 @@ Value WindowValue(const PlanNode& node, const EvalContext& context) {
   return Int(node.window_sum ? reading.sum_minor : reading.count);
 }
 
-// An operand: leaves (constants, fields, windows) are read here as Compute reads them, saving
-// the calls through Evaluate and Compute that make up most of an interpreter's cost; half of a
-// plan's nodes are leaves, and they are never cached.
-inline Value Operand(const Plan& plan, int32_t index, EvalContext& context) {
-  const PlanNode& node = plan.nodes[index];
+// Constants, fields and window readings: the nodes that read rather than compute. The Op enum
+// lists them first.
+constexpr bool IsLeaf(Op op) { return op <= Op::kWindow; }
+
+// A leaf's value. REQUIRES: IsLeaf(node.op).
+inline Value Leaf(const PlanNode& node, const EvalContext& context) {
   switch (node.op) {
-    case Op::kConst:
-      return Value{node.value, node.text};
     case Op::kField:
       return node.field->read(context);
     case Op::kWindow:
       return WindowValue(node, context);
     default:
-      return Evaluate(plan, index, context);
+      return Value{node.value, node.text};
   }
+}
+
+// An operand: leaves are read here, saving the calls through Evaluate and Compute that make up
+// most of an interpreter's cost; half of a plan's nodes are leaves, and they are never cached.
+inline Value Operand(const Plan& plan, int32_t index, EvalContext& context) {
+  const PlanNode& node = plan.nodes[index];
+  return IsLeaf(node.op) ? Leaf(node, context) : Evaluate(plan, index, context);
 }
 
 Value Compute(const Plan& plan, const PlanNode& node, EvalContext& context) {
   const int32_t* args = plan.args.data() + node.first_arg;
   switch (node.op) {
     case Op::kConst:
-      return Value{node.value, node.text};
     case Op::kField:
-      return node.field->read(context);
     case Op::kWindow:
-      return WindowValue(node, context);
+      return Leaf(node, context);
     case Op::kAttribute:
       for (const auto& [key, value] : context.facts->request->attributes) {
         if (key == node.text) return Value{0, value};

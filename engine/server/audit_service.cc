@@ -44,16 +44,6 @@ class RecordWriter final : public grpc::ServerWriteReactor<v1::DecisionRecord> {
   size_t next_ = 0;
 };
 
-v1::DecisionRecord Encode(const DecisionLogEntry& entry) {
-  v1::DecisionRecord out;
-  out.set_time_ms(entry.time_ms);
-  out.set_transaction_id(entry.transaction_id);
-  if (entry.request.has_value()) codec::Encode(*entry.request, *out.mutable_request());
-  if (entry.response.has_value()) codec::Encode(*entry.response, *out.mutable_response());
-  if (entry.outcome.has_value()) out.set_outcome(codec::Encode(*entry.outcome));
-  return out;
-}
-
 }  // namespace
 
 grpc::ServerWriteReactor<v1::DecisionRecord>* AuditService::ExportDecisions(
@@ -77,7 +67,7 @@ grpc::ServerWriteReactor<v1::DecisionRecord>* AuditService::ExportDecisions(
           too_many = true;
           return false;
         }
-        records.push_back(Encode(entry));
+        codec::EncodeLogEntry(entry, records.emplace_back());
         return true;
       });
   if (!status.ok()) {

@@ -187,11 +187,7 @@ GrantSnapshot Decode(const store::v1::GrantState& grant) {
 
 store::v1::DecisionLogRecord Encode(const DecisionLogEntry& entry) {
   store::v1::DecisionLogRecord out;
-  out.set_time_ms(entry.time_ms);
-  out.set_transaction_id(entry.transaction_id);
-  if (entry.request.has_value()) codec::Encode(*entry.request, *out.mutable_request());
-  if (entry.response.has_value()) codec::Encode(*entry.response, *out.mutable_response());
-  if (entry.outcome.has_value()) out.set_outcome(codec::Encode(*entry.outcome));
+  codec::EncodeLogEntry(entry, out);
   return out;
 }
 
