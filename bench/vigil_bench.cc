@@ -326,6 +326,13 @@ class Load {
     }
   }
 
+  // A set-up call waits for its connection rather than fail on a transient connect error (it is
+  // not measured, and repeating it changes nothing), but not for ever.
+  static void SetUpCall(grpc::ClientContext& context) {
+    context.set_wait_for_ready(true);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  }
+
   // Gives every user a profile (elderly for --elderly-share of them) and a general mandate,
   // from a few threads at once. The first error the server returns, if any.
   absl::Status Setup() {
@@ -344,6 +351,7 @@ class Load {
         profile.set_risk_assessment_completed(true);  // without it, no elderly grant
         v1::UserProfile stored;
         grpc::ClientContext profile_context;
+        SetUpCall(profile_context);
         grpc::Status status = profiles->PutUserProfile(&profile_context, profile, &stored);
         if (status.ok()) {
           v1::GrantMandateRequest grant;
@@ -356,6 +364,7 @@ class Load {
           // request_id with other content would be ALREADY_EXISTS).
           grant.mutable_consent()->set_consented_at_ms(kSetupConsentMs);
           grpc::ClientContext grant_context;
+          SetUpCall(grant_context);
           v1::Mandate mandate;
           status = mandates_[stub]->GrantMandate(&grant_context, grant, &mandate);
         }
