@@ -1,0 +1,251 @@
+#include "engine/redis/cluster_client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "hiredis/hiredis.h"
+
+namespace vigil::redis {
+namespace {
+
+// CLUSTER SLOTS from one node, on a connection of its own: refreshing must not wait behind the
+// node's pipeline, nor run on its thread.
+absl::StatusOr<Reply> ClusterSlotsFrom(const std::string& address, const NodeOptions& node) {
+  std::string host;
+  int port = 0;
+  if (absl::Status status = ParseHostPort(address, host, port); !status.ok()) return status;
+  redisContext* context =
+      redisConnectWithTimeout(host.c_str(), port, absl::ToTimeval(node.connect_timeout));
+  if (context == nullptr || context->err != 0) {
+    const std::string why = context == nullptr ? "cannot allocate" : context->errstr;
+    if (context != nullptr) redisFree(context);
+    return absl::UnavailableError(absl::StrCat("redis ", address, ": ", why));
+  }
+  redisSetTimeout(context, absl::ToTimeval(node.io_timeout));
+  auto* raw = static_cast<redisReply*>(redisCommand(context, "CLUSTER SLOTS"));
+  if (raw == nullptr) {
+    const std::string why = context->errstr;
+    redisFree(context);
+    return absl::UnavailableError(absl::StrCat("redis ", address, ": ", why));
+  }
+  Reply reply = Reply::From(*raw);
+  freeReplyObject(raw);
+  redisFree(context);
+  if (reply.is_error()) {
+    return absl::UnavailableError(absl::StrCat("redis ", address, ": ", reply.text));
+  }
+  return reply;
+}
+
+// A MOVED or ASK error's target, "host:port" (its third word).
+std::string RedirectTarget(const Reply& reply) {
+  std::vector<std::string> words = absl::StrSplit(reply.text, ' ');
+  return words.size() == 3 ? words[2] : std::string();
+}
+
+}  // namespace
+
+absl::Status ParseHostPort(absl::string_view address, std::string& host, int& port) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", address, "\" is not HOST:PORT (e.g. 127.0.0.1:7000)"));
+  }
+  host = std::string(address.substr(0, colon));
+  return absl::OkStatus();
+}
+
+ClusterClient::ClusterClient(ClusterOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<ClusterClient>> ClusterClient::Connect(ClusterOptions options) {
+  if (options.seeds.empty()) {
+    return absl::InvalidArgumentError("a Redis Cluster needs at least one seed node, HOST:PORT");
+  }
+  for (const std::string& seed : options.seeds) {
+    std::string host;
+    int port = 0;
+    if (absl::Status status = ParseHostPort(seed, host, port); !status.ok()) return status;
+  }
+  std::unique_ptr<ClusterClient> client(new ClusterClient(std::move(options)));
+  if (absl::Status status = client->ReadSlots(); !status.ok()) return status;
+  client->refresher_ = std::thread(&ClusterClient::RefreshLoop, client.get());
+  return client;
+}
+
+ClusterClient::~ClusterClient() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (refresher_.joinable()) refresher_.join();
+  absl::flat_hash_map<std::string, std::unique_ptr<NodeConnection>> nodes;
+  {
+    absl::MutexLock lock(&mu_);
+    nodes = std::move(nodes_);
+  }
+  nodes.clear();  // fails what is still queued
+}
+
+NodeConnection* ClusterClient::Node(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return nullptr;
+  std::unique_ptr<NodeConnection>& node = nodes_[address];
+  if (node == nullptr) {
+    NodeOptions node_options = options_.node;
+    if (!ParseHostPort(address, node_options.host, node_options.port).ok()) return nullptr;
+    node = std::make_unique<NodeConnection>(std::move(node_options));
+  }
+  return node.get();
+}
+
+void ClusterClient::Send(absl::string_view key, Command command, Done done) {
+  const SlotMap* map = map_.load(std::memory_order_acquire);
+  NodeConnection* node = map->owner[KeySlot(key)];
+  if (node == nullptr) {
+    RequestRefresh();
+    return std::move(done)(absl::UnavailableError(
+        absl::StrCat("redis cluster: slot ", KeySlot(key), " has no primary")));
+  }
+  SendTo(node, /*asking=*/false, std::string(key), std::move(command), std::move(done), 0);
+}
+
+void ClusterClient::SendTo(NodeConnection* node, bool asking, std::string key, Command command,
+                           Done done, int hops) {
+  std::vector<Command> commands;
+  if (asking) commands.push_back({"ASKING"});
+  commands.push_back(command);
+  node->Send(std::move(commands), [this, key = std::move(key), command = std::move(command),
+                                   done = std::move(done),
+                                   hops](absl::StatusOr<std::vector<Reply>> replies) mutable {
+    if (!replies.ok()) {
+      RequestRefresh();  // the node may be down, and a replica taking over
+      return std::move(done)(replies.status());
+    }
+    Reply reply = std::move(replies->back());
+    const absl::string_view kind = reply.error_kind();
+    if (kind != "MOVED" && kind != "ASK") return std::move(done)(std::move(reply));
+    if (kind == "MOVED") RequestRefresh();
+    NodeConnection* target = hops < options_.max_redirects ? Node(RedirectTarget(reply)) : nullptr;
+    if (target == nullptr) {
+      return std::move(done)(absl::UnavailableError(absl::StrCat(
+          "redis cluster: cannot follow \"", reply.text, "\" after ", hops, " redirects")));
+    }
+    SendTo(target, kind == "ASK", std::move(key), std::move(command), std::move(done), hops + 1);
+  });
+}
+
+absl::StatusOr<Reply> ClusterClient::Call(absl::string_view key, Command command) {
+  absl::Notification done;
+  absl::StatusOr<Reply> result;
+  Send(key, std::move(command), [&](absl::StatusOr<Reply> reply) {
+    result = std::move(reply);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+absl::Status ClusterClient::CallOnEveryPrimary(const Command& command) {
+  for (const std::string& address : primaries()) {
+    NodeConnection* node = Node(address);
+    if (node == nullptr) return absl::UnavailableError("redis cluster: closing");
+    absl::StatusOr<Reply> reply = node->Call(command);
+    if (!reply.ok()) return reply.status();
+    if (reply->is_error()) {
+      return absl::FailedPreconditionError(absl::StrCat("redis ", address, ": ", reply->text));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> ClusterClient::primaries() const {
+  const SlotMap* map = map_.load(std::memory_order_acquire);
+  std::vector<std::string> addresses;
+  for (NodeConnection* node : map->owner) {
+    if (node != nullptr) addresses.push_back(node->address());
+  }
+  std::sort(addresses.begin(), addresses.end());
+  addresses.erase(std::unique(addresses.begin(), addresses.end()), addresses.end());
+  return addresses;
+}
+
+absl::Status ClusterClient::RefreshSlots() { return ReadSlots(); }
+
+absl::Status ClusterClient::ReadSlots() {
+  absl::MutexLock read_lock(&read_mu_);
+  // Where to ask: the nodes known, then the seeds.
+  std::vector<std::string> candidates;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [address, node] : nodes_) candidates.push_back(address);
+  }
+  candidates.insert(candidates.end(), options_.seeds.begin(), options_.seeds.end());
+  absl::Status last = absl::UnavailableError("redis cluster: no node to ask");
+  for (const std::string& address : candidates) {
+    absl::StatusOr<Reply> slots = ClusterSlotsFrom(address, options_.node);
+    if (!slots.ok()) {
+      last = slots.status();
+      continue;
+    }
+    auto map = std::make_unique<SlotMap>();
+    size_t covered = 0;
+    for (const Reply& range : slots->elements) {
+      if (range.elements.size() < 3 || range.elements[2].elements.size() < 2) continue;
+      const Reply& primary = range.elements[2];
+      NodeConnection* node =
+          Node(absl::StrCat(primary.elements[0].text, ":", primary.elements[1].integer));
+      if (node == nullptr) return absl::UnavailableError("redis cluster: closing");
+      const int64_t first = std::clamp<int64_t>(range.elements[0].integer, 0, kSlotCount - 1);
+      const int64_t last_slot = std::clamp<int64_t>(range.elements[1].integer, 0, kSlotCount - 1);
+      for (int64_t slot = first; slot <= last_slot; ++slot) {
+        covered += map->owner[slot] == nullptr;
+        map->owner[slot] = node;
+      }
+    }
+    if (covered != kSlotCount) {
+      last = absl::UnavailableError(absl::StrCat("redis ", address, ": the cluster covers ",
+                                                 covered, " of ", kSlotCount, " slots"));
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    const SlotMap* current = map_.load(std::memory_order_relaxed);
+    if (current == nullptr || current->owner != map->owner) {
+      map_.store(map.get(), std::memory_order_release);
+      maps_.push_back(std::move(map));
+      if (current != nullptr) map_changes_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return absl::OkStatus();
+  }
+  return last;
+}
+
+void ClusterClient::RequestRefresh() {
+  absl::MutexLock lock(&mu_);
+  refresh_wanted_ = true;
+}
+
+void ClusterClient::RefreshLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](ClusterClient* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+                                 return self->stopping_ || self->refresh_wanted_;
+                               },
+                               this),
+                           absl::Seconds(1));
+      if (stopping_) return;
+      if (!refresh_wanted_) continue;
+      refresh_wanted_ = false;
+    }
+    (void)ReadSlots();
+    absl::SleepFor(options_.min_refresh_interval);
+  }
+}
+
+}  // namespace vigil::redis
