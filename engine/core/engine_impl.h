@@ -72,6 +72,19 @@ class EngineImpl final : public Engine {
   std::shared_ptr<const Policy> policy() const override { return policy_.Get(); }
   void SetPolicy(std::shared_ptr<const Policy> policy) override { policy_.Set(std::move(policy)); }
 
+  // For SharedEngine (shared_engine.h), which keeps this engine's records in step with the
+  // shared state: each replaces what this engine holds with the stored record, or forgets it.
+  // INVALID_ARGUMENT for a record that cannot be restored.
+  absl::Status InstallUser(const UserSnapshot& user);
+  // Empties a user's state: the next call for them starts from nothing.
+  void ResetUser(absl::string_view user_id);
+  void InstallTransaction(const TransactionSnapshot& transaction);
+  void ForgetTransaction(absl::string_view transaction_id);
+  // The user of a decided record this engine holds; none if it holds none.
+  std::optional<std::string> TransactionUser(absl::string_view transaction_id);
+  void InstallGrant(const GrantSnapshot& grant);
+  void ForgetGrant(absl::string_view request_id);
+
  private:
   // What a charge holds once it has claimed its transaction id: the pending record, the
   // user's state and the mandate it draws on.

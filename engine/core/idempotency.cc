@@ -31,6 +31,13 @@ void TransactionTable::Put(std::unique_ptr<TransactionRecord> record) {
   shard.map.insert(TransactionSlot{key.hash, std::move(record)});
 }
 
+void TransactionTable::Erase(absl::string_view transaction_id) {
+  const TransactionKey key(transaction_id);
+  Shard& shard = ShardFor(key);
+  absl::MutexLock lock(&shard.mu);
+  shard.map.erase(key);
+}
+
 void TransactionTable::Sweep(int64_t before_ms, size_t part, size_t parts,
                              std::vector<std::string>& expired) {
   auto& shards = table_.shards();

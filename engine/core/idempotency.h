@@ -95,6 +95,8 @@ class TransactionTable {
   Shard& ShardFor(const TransactionKey& key) { return table_.ShardForHash(key.hash); }
   // Inserts a decided record, replacing one with the same transaction id: the later stands.
   void Put(std::unique_ptr<TransactionRecord> record);
+  // Forgets the record of `transaction_id`, pending or not; nothing if there is none.
+  void Erase(absl::string_view transaction_id);
   // Forgets the decided records seen before `before_ms` in part `part` of `parts` (the shards
   // split as evenly as they allow, each in exactly one part) and appends their ids to
   // `expired`. Pending records are never forgotten. REQUIRES: part < parts.

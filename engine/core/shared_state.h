@@ -1,0 +1,84 @@
+#pragma once
+
+// SharedState is where engines on several machines keep the users they all serve, so that they
+// decide against the same limits (on Redis Cluster: engine/store/redis_shared_state.h). Each
+// user's record carries a token that every commit replaces; an engine commits a change only on
+// top of the record it decided on (compare-and-set), and otherwise gets back what is stored, to
+// decide again. The idempotency records of a user's calls live beside the user and are written
+// in the same commit; a transaction id is also claimed across users, so that one id never
+// serves two users' charges.
+//
+//   SharedState::UserRecord stored = *state.ReadUser("u-42");          // token "" if none yet
+//   ... decide on stored.user ...
+//   std::optional<SharedState::Conflict> refused = *state.Commit(write);  // nullopt: done
+//
+// Thread-safe. Calls block for a round trip to the store; UNAVAILABLE when it cannot be reached,
+// and then a commit may or may not have been applied (a later read tells).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/core/journal.h"
+
+namespace vigil {
+
+class SharedState {
+ public:
+  struct UserRecord {
+    std::string token;  // empty: nothing stored for the user yet
+    std::optional<UserSnapshot> user;
+    // The latest time any engine decided for the user at: the next decision is never dated
+    // before it, whichever engine's clock is behind.
+    int64_t time_floor_ms = 0;
+  };
+  // A call's result, replacing the user's record whose token is `base_token`.
+  struct Write {
+    std::string user_id;
+    std::string base_token;
+    std::string new_token;
+    UserSnapshot user;
+    int64_t time_floor_ms = 0;
+    // Idempotency records written with it. A charge's record is new (it must not exist yet);
+    // an outcome updates one that exists. A grant's record is always new.
+    struct TransactionWrite {
+      TransactionSnapshot record;
+      bool must_be_new = true;
+    };
+    std::vector<TransactionWrite> transactions;
+    std::vector<GrantSnapshot> grants;
+  };
+  // Why a commit was refused (the user's token moved, or a record that had to be new exists):
+  // what is stored now, for the user and for each record the write named, in its order.
+  struct Conflict {
+    UserRecord user;
+    std::vector<std::optional<TransactionSnapshot>> transactions;
+    std::vector<std::optional<GrantSnapshot>> grants;
+  };
+
+  virtual ~SharedState() = default;
+
+  virtual absl::StatusOr<UserRecord> ReadUser(absl::string_view user_id) = 0;
+  // The idempotency record of `transaction_id`, kept with `user_id`'s; none if it has none.
+  virtual absl::StatusOr<std::optional<TransactionSnapshot>> ReadTransaction(
+      absl::string_view user_id, absl::string_view transaction_id) = 0;
+  // Claims `transaction_id` for `user_id`, for as long as idempotency records are kept: true when
+  // it was new, false when it was already this user's. ALREADY_EXISTS when another user's.
+  virtual absl::StatusOr<bool> ClaimTransaction(absl::string_view transaction_id,
+                                                absl::string_view user_id) = 0;
+  // The user a transaction id was claimed for. NOT_FOUND when none (or it expired).
+  virtual absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) = 0;
+  // The index of mandates by id, for reads that name only the mandate.
+  virtual absl::Status SetMandateOwner(absl::string_view mandate_id, absl::string_view user_id) = 0;
+  // NOT_FOUND for an unknown mandate.
+  virtual absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) = 0;
+
+  // Writes `write` if the user's token is still `write.base_token` and every record that must
+  // be new is; otherwise writes nothing and returns what is stored. nullopt: written.
+  virtual absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,137 @@
+#pragma once
+
+// An in-memory SharedState for tests, with the store's semantics (compare-and-set on a user's
+// token, records that must be new, claims) and faults on demand: a commit that fails before it
+// is applied, or one applied whose answer is lost.
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/core/shared_state.h"
+
+namespace vigil {
+
+class FakeSharedState final : public SharedState {
+ public:
+  absl::StatusOr<UserRecord> ReadUser(absl::string_view user_id) override {
+    absl::MutexLock lock(&mu_);
+    reads_ += 1;
+    auto it = users_.find(std::string(user_id));
+    return it == users_.end() ? UserRecord{} : it->second;
+  }
+  absl::StatusOr<std::optional<TransactionSnapshot>> ReadTransaction(
+      absl::string_view user_id, absl::string_view transaction_id) override {
+    absl::MutexLock lock(&mu_);
+    auto it = transactions_.find({std::string(user_id), std::string(transaction_id)});
+    if (it == transactions_.end()) return std::optional<TransactionSnapshot>();
+    return std::optional<TransactionSnapshot>(it->second);
+  }
+  absl::StatusOr<bool> ClaimTransaction(absl::string_view transaction_id,
+                                        absl::string_view user_id) override {
+    absl::MutexLock lock(&mu_);
+    auto [it, inserted] = claims_.emplace(std::string(transaction_id), std::string(user_id));
+    if (!inserted && it->second != user_id) {
+      return absl::AlreadyExistsError(absl::StrCat("transaction_id: \"", transaction_id,
+                                                   "\" was already used for another user"));
+    }
+    return inserted;
+  }
+  absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) override {
+    absl::MutexLock lock(&mu_);
+    auto it = claims_.find(std::string(transaction_id));
+    if (it == claims_.end()) return absl::NotFoundError("no such transaction");
+    return it->second;
+  }
+  absl::Status SetMandateOwner(absl::string_view mandate_id, absl::string_view user_id) override {
+    absl::MutexLock lock(&mu_);
+    mandates_[std::string(mandate_id)] = std::string(user_id);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) override {
+    absl::MutexLock lock(&mu_);
+    auto it = mandates_.find(std::string(mandate_id));
+    if (it == mandates_.end()) return absl::NotFoundError("no such mandate");
+    return it->second;
+  }
+
+  absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) override {
+    absl::MutexLock lock(&mu_);
+    if (fail_commits_ > 0) {
+      fail_commits_ -= 1;
+      return absl::UnavailableError("the store is down");
+    }
+    UserRecord& stored = users_[write.user_id];
+    bool conflict = stored.token != write.base_token;
+    Conflict found;
+    for (const Write::TransactionWrite& transaction : write.transactions) {
+      auto it = transactions_.find({write.user_id, transaction.record.transaction_id});
+      conflict = conflict || (transaction.must_be_new && it != transactions_.end());
+      found.transactions.push_back(it == transactions_.end()
+                                       ? std::nullopt
+                                       : std::optional<TransactionSnapshot>(it->second));
+    }
+    for (const GrantSnapshot& grant : write.grants) {
+      auto it = grants_.find({write.user_id, grant.request.request_id});
+      conflict = conflict || it != grants_.end();
+      found.grants.push_back(it == grants_.end() ? std::nullopt
+                                                 : std::optional<GrantSnapshot>(it->second));
+    }
+    if (conflict) {
+      found.user = stored;
+      return std::optional<Conflict>(std::move(found));
+    }
+    stored = UserRecord{write.new_token, write.user, write.time_floor_ms};
+    for (const Write::TransactionWrite& transaction : write.transactions) {
+      transactions_[{write.user_id, transaction.record.transaction_id}] = transaction.record;
+    }
+    for (const GrantSnapshot& grant : write.grants) {
+      grants_[{write.user_id, grant.request.request_id}] = grant;
+    }
+    commits_ += 1;
+    if (lose_replies_ > 0) {
+      lose_replies_ -= 1;
+      return absl::UnavailableError("the reply was lost");
+    }
+    return std::optional<Conflict>();
+  }
+
+  // The next `n` commits fail before they are applied.
+  void FailCommits(int n) {
+    absl::MutexLock lock(&mu_);
+    fail_commits_ = n;
+  }
+  // The next `n` commits are applied, and their replies lost.
+  void LoseReplies(int n) {
+    absl::MutexLock lock(&mu_);
+    lose_replies_ = n;
+  }
+  int commits() {
+    absl::MutexLock lock(&mu_);
+    return commits_;
+  }
+  int reads() {
+    absl::MutexLock lock(&mu_);
+    return reads_;
+  }
+
+ private:
+  using Key = std::pair<std::string, std::string>;
+  absl::Mutex mu_;
+  std::map<std::string, UserRecord> users_ ABSL_GUARDED_BY(mu_);
+  std::map<Key, TransactionSnapshot> transactions_ ABSL_GUARDED_BY(mu_);
+  std::map<Key, GrantSnapshot> grants_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> mandates_ ABSL_GUARDED_BY(mu_);
+  int fail_commits_ ABSL_GUARDED_BY(mu_) = 0;
+  int lose_replies_ ABSL_GUARDED_BY(mu_) = 0;
+  int commits_ ABSL_GUARDED_BY(mu_) = 0;
+  int reads_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace vigil
