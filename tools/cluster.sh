@@ -62,9 +62,17 @@ up() {
   for p in "${ports[@]}"; do addresses+=("127.0.0.1:$p"); done
   redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 ||
     { cat "$dir/create.log" >&2; down; exit 1; }
-  for _ in $(seq 100); do
-    if redis-cli -p "$port" CLUSTER INFO 2>/dev/null | grep -q "cluster_state:ok" &&
-       [ "$(redis-cli -p "$port" CLUSTER INFO | awk -F: '/cluster_slots_ok/ {print $2+0}')" = 16384 ]; then
+  # Up when every node sees every slot served (each node learns the others' state by gossip).
+  for _ in $(seq 200); do
+    ok=0
+    for p in "${ports[@]}"; do
+      info=$(redis-cli -p "$p" CLUSTER INFO 2>/dev/null || true)
+      if grep -q "cluster_state:ok" <<<"$info" &&
+         [ "$(awk -F: '/cluster_slots_ok/ {print $2+0}' <<<"$info")" = 16384 ]; then
+        ok=$((ok + 1))
+      fi
+    done
+    if [ "$ok" = "$nodes" ]; then
       (IFS=,; echo "${addresses[*]}")
       return 0
     fi

@@ -104,6 +104,17 @@ NodeConnection* ClusterClient::Node(const std::string& address) {
 }
 
 void ClusterClient::Send(absl::string_view key, Command command, Done done) {
+  std::vector<Command> commands;
+  commands.push_back(std::move(command));
+  SendBatch(key, std::move(commands),
+            [done = std::move(done)](absl::StatusOr<std::vector<Reply>> replies) mutable {
+              if (!replies.ok()) return std::move(done)(replies.status());
+              std::move(done)(std::move(replies->front()));
+            });
+}
+
+void ClusterClient::SendBatch(absl::string_view key, std::vector<Command> commands,
+                              BatchDone done) {
   const SlotMap* map = map_.load(std::memory_order_acquire);
   NodeConnection* node = map->owner[KeySlot(key)];
   if (node == nullptr) {
@@ -111,39 +122,48 @@ void ClusterClient::Send(absl::string_view key, Command command, Done done) {
     return std::move(done)(absl::UnavailableError(
         absl::StrCat("redis cluster: slot ", KeySlot(key), " has no primary")));
   }
-  SendTo(node, /*asking=*/false, std::string(key), std::move(command), std::move(done), 0);
+  SendTo(node, /*asking=*/false, std::move(commands), std::move(done), 0);
 }
 
-void ClusterClient::SendTo(NodeConnection* node, bool asking, std::string key, Command command,
-                           Done done, int hops) {
-  std::vector<Command> commands;
-  if (asking) commands.push_back({"ASKING"});
-  commands.push_back(command);
-  node->Send(std::move(commands), [this, key = std::move(key), command = std::move(command),
-                                   done = std::move(done),
-                                   hops](absl::StatusOr<std::vector<Reply>> replies) mutable {
+void ClusterClient::SendTo(NodeConnection* node, bool asking, std::vector<Command> commands,
+                           BatchDone done, int hops) {
+  std::vector<Command> sent;
+  if (asking) sent.push_back({"ASKING"});
+  sent.insert(sent.end(), commands.begin(), commands.end());
+  node->Send(std::move(sent), [this, asking, commands = std::move(commands), done = std::move(done),
+                               hops](absl::StatusOr<std::vector<Reply>> replies) mutable {
     if (!replies.ok()) {
       RequestRefresh();  // the node may be down, and a replica taking over
       return std::move(done)(replies.status());
     }
-    Reply reply = std::move(replies->back());
-    const absl::string_view kind = reply.error_kind();
-    if (kind != "MOVED" && kind != "ASK") return std::move(done)(std::move(reply));
+    if (asking) replies->erase(replies->begin());  // ASKING's own OK
+    const Reply& first = replies->front();
+    const absl::string_view kind = first.error_kind();
+    if (kind != "MOVED" && kind != "ASK") return std::move(done)(std::move(replies));
     if (kind == "MOVED") RequestRefresh();
-    NodeConnection* target = hops < options_.max_redirects ? Node(RedirectTarget(reply)) : nullptr;
+    NodeConnection* target = hops < options_.max_redirects ? Node(RedirectTarget(first)) : nullptr;
     if (target == nullptr) {
       return std::move(done)(absl::UnavailableError(absl::StrCat(
-          "redis cluster: cannot follow \"", reply.text, "\" after ", hops, " redirects")));
+          "redis cluster: cannot follow \"", first.text, "\" after ", hops, " redirects")));
     }
-    SendTo(target, kind == "ASK", std::move(key), std::move(command), std::move(done), hops + 1);
+    SendTo(target, kind == "ASK", std::move(commands), std::move(done), hops + 1);
   });
 }
 
 absl::StatusOr<Reply> ClusterClient::Call(absl::string_view key, Command command) {
+  std::vector<Command> commands;
+  commands.push_back(std::move(command));
+  absl::StatusOr<std::vector<Reply>> replies = CallBatch(key, std::move(commands));
+  if (!replies.ok()) return replies.status();
+  return std::move(replies->front());
+}
+
+absl::StatusOr<std::vector<Reply>> ClusterClient::CallBatch(absl::string_view key,
+                                                            std::vector<Command> commands) {
   absl::Notification done;
-  absl::StatusOr<Reply> result;
-  Send(key, std::move(command), [&](absl::StatusOr<Reply> reply) {
-    result = std::move(reply);
+  absl::StatusOr<std::vector<Reply>> result;
+  SendBatch(key, std::move(commands), [&](absl::StatusOr<std::vector<Reply>> replies) {
+    result = std::move(replies);
     done.Notify();
   });
   done.WaitForNotification();

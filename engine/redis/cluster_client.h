@@ -55,6 +55,7 @@ absl::Status ParseHostPort(absl::string_view address, std::string& host, int& po
 class ClusterClient {
  public:
   using Done = absl::AnyInvocable<void(absl::StatusOr<Reply>) &&>;
+  using BatchDone = NodeConnection::BatchDone;
 
   // Reads the slot map from the first seed that answers. INVALID_ARGUMENT for a malformed seed,
   // UNAVAILABLE when no seed answers or the cluster does not cover every slot.
@@ -70,6 +71,11 @@ class ClusterClient {
   void Send(absl::string_view key, Command command, Done done);
   // Sends and waits.
   absl::StatusOr<Reply> Call(absl::string_view key, Command command);
+  // `commands` back to back on the primary of `key`'s slot (e.g. a write, then WAIT for its
+  // replicas); redirected as a whole when the first is. One reply per command.
+  void SendBatch(absl::string_view key, std::vector<Command> commands, BatchDone done);
+  absl::StatusOr<std::vector<Reply>> CallBatch(absl::string_view key,
+                                               std::vector<Command> commands);
   // Runs `command` on every primary, each in turn (e.g. FUNCTION LOAD); the first failure or
   // error reply, as a status.
   absl::Status CallOnEveryPrimary(const Command& command);
@@ -89,8 +95,8 @@ class ClusterClient {
   explicit ClusterClient(ClusterOptions options);
   // The connection to `address`, made on first use.
   NodeConnection* Node(const std::string& address);
-  // Sends to `node`, handling the reply's redirects. `asking`: precede it with ASKING.
-  void SendTo(NodeConnection* node, bool asking, std::string key, Command command, Done done,
+  // Sends to `node`, handling the first reply's redirects. `asking`: precede it with ASKING.
+  void SendTo(NodeConnection* node, bool asking, std::vector<Command> commands, BatchDone done,
               int hops);
   // Reads CLUSTER SLOTS from the known nodes and seeds; installs the new map if it covers every
   // slot.

@@ -27,17 +27,7 @@ ClusterOptions WithSeeds(std::vector<std::string> seeds) {
 
 class ClusterClientTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    cluster_ = new LocalCluster();
-    if (!cluster_->Up()) {
-      delete cluster_;
-      cluster_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
+  static void SetUpTestSuite() { cluster_ = TheCluster(); }
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr) << "the local cluster did not start (tools/cluster.sh)";
     absl::StatusOr<std::unique_ptr<ClusterClient>> client =

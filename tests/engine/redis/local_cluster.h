@@ -1,12 +1,13 @@
 #pragma once
 
-// A Redis Cluster on loopback for one test binary: tools/cluster.sh up on ports of its own,
-// down when the binary ends. Three primaries with a replica each.
+// A Redis Cluster on loopback for one test binary (TheCluster()): tools/cluster.sh up on ports
+// of its own, down when the binary ends. Three primaries with a replica each.
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -77,5 +78,15 @@ class LocalCluster {
   std::vector<std::string> seeds_;
   bool up_ = false;
 };
+
+// The test binary's one cluster, started on first use and stopped when the binary exits;
+// nullptr when it would not start.
+inline LocalCluster* TheCluster() {
+  static std::unique_ptr<LocalCluster> cluster = [] {
+    auto started = std::make_unique<LocalCluster>();
+    return started->Up() ? std::move(started) : nullptr;
+  }();
+  return cluster.get();
+}
 
 }  // namespace vigil::redis

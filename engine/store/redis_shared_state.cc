@@ -1,0 +1,264 @@
+#include "engine/store/redis_shared_state.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "engine/store/state_codec.h"
+
+namespace vigil::store {
+namespace {
+
+using redis::Command;
+using redis::Reply;
+
+// vigil_commit KEYS: the user's hash, then the records written with it.
+//   ARGV: base token, new token, state, time floor, retention (ms), then a kind ("n": must be
+//   new, "u": update) and a value for each record.
+//   Returns {"OK"}, or {"CONFLICT", token, state, floor, each record's stored value or nil}.
+// vigil_claim KEYS: t:TXN. ARGV: user, retention (ms).
+//   Returns 1 when the id was new, 0 when it was already this user's, -1 when another user's.
+constexpr char kLibrary[] = R"lua(#!lua name=vigil
+local function commit(keys, args)
+  local user = keys[1]
+  local ok = (redis.call('HGET', user, 't') or '') == args[1]
+  local stored = {}
+  for i = 2, #keys do
+    local value = redis.call('GET', keys[i])
+    stored[i - 1] = value
+    if value and args[4 + 2 * (i - 1)] == 'n' then ok = false end
+  end
+  if not ok then
+    local now = redis.call('HMGET', user, 't', 's', 'f')
+    local reply = {'CONFLICT', now[1] or '', now[2] or '', now[3] or '0'}
+    for i = 1, #stored do reply[4 + i] = stored[i] end
+    return reply
+  end
+  redis.call('HSET', user, 't', args[2], 's', args[3], 'f', args[4])
+  for i = 2, #keys do
+    local value = args[5 + 2 * (i - 1)]
+    if stored[i - 1] then
+      redis.call('SET', keys[i], value, 'KEEPTTL')
+    else
+      redis.call('SET', keys[i], value, 'PX', args[5])
+    end
+  end
+  return {'OK'}
+end
+
+local function claim(keys, args)
+  if redis.call('SET', keys[1], args[1], 'NX', 'PX', args[2]) then return 1 end
+  if redis.call('GET', keys[1]) == args[1] then return 0 end
+  return -1
+end
+
+redis.register_function('vigil_commit', commit)
+redis.register_function('vigil_claim', claim)
+)lua";
+
+std::string UserKey(absl::string_view user_id) { return absl::StrCat("{u:", user_id, "}"); }
+std::string TransactionKey(absl::string_view user_id, absl::string_view transaction_id) {
+  return absl::StrCat("{u:", user_id, "}:t:", transaction_id);
+}
+std::string GrantKey(absl::string_view user_id, absl::string_view request_id) {
+  return absl::StrCat("{u:", user_id, "}:g:", request_id);
+}
+std::string ClaimKey(absl::string_view transaction_id) {
+  return absl::StrCat("t:", transaction_id);
+}
+std::string MandateKey(absl::string_view mandate_id) { return absl::StrCat("m:", mandate_id); }
+
+// An error reply as a status: the store refused or failed the command.
+absl::Status ReplyError(absl::string_view what, const Reply& reply) {
+  return absl::UnavailableError(absl::StrCat("redis: ", what, ": ", reply.text));
+}
+
+template <typename Message>
+absl::StatusOr<Message> Parse(absl::string_view what, const std::string& bytes) {
+  Message message;
+  if (!message.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat("redis: ", what, " cannot be read"));
+  }
+  return message;
+}
+
+// A user's record from its token, state and floor as stored ("" state: none yet).
+absl::StatusOr<SharedState::UserRecord> UserRecordOf(const std::string& token,
+                                                     const std::string& state,
+                                                     absl::string_view floor) {
+  SharedState::UserRecord record;
+  record.token = token;
+  if (!floor.empty() && !absl::SimpleAtoi(floor, &record.time_floor_ms)) {
+    return absl::DataLossError("redis: a user's time floor cannot be read");
+  }
+  if (state.empty()) return record;
+  absl::StatusOr<v1::UserState> message = Parse<v1::UserState>("a user's state", state);
+  if (!message.ok()) return message.status();
+  absl::StatusOr<UserSnapshot> user = Decode(*message);
+  if (!user.ok()) return user.status();
+  record.user = *std::move(user);
+  return record;
+}
+
+absl::StatusOr<TransactionSnapshot> TransactionOf(const std::string& bytes) {
+  absl::StatusOr<v1::TransactionState> message =
+      Parse<v1::TransactionState>("a transaction's record", bytes);
+  if (!message.ok()) return message.status();
+  return Decode(*message);
+}
+
+absl::StatusOr<GrantSnapshot> GrantOf(const std::string& bytes) {
+  absl::StatusOr<v1::GrantState> message = Parse<v1::GrantState>("a grant's record", bytes);
+  if (!message.ok()) return message.status();
+  return Decode(*message);
+}
+
+}  // namespace
+
+const char* RedisSharedState::FunctionLibrary() { return kLibrary; }
+
+absl::StatusOr<std::unique_ptr<RedisSharedState>> RedisSharedState::Create(
+    redis::ClusterClient* cluster, RedisSharedStateOptions options) {
+  if (absl::Status loaded = cluster->CallOnEveryPrimary({"FUNCTION", "LOAD", "REPLACE", kLibrary});
+      !loaded.ok()) {
+    return loaded;
+  }
+  return std::unique_ptr<RedisSharedState>(new RedisSharedState(cluster, options));
+}
+
+absl::StatusOr<SharedState::UserRecord> RedisSharedState::ReadUser(absl::string_view user_id) {
+  const std::string key = UserKey(user_id);
+  absl::StatusOr<Reply> reply = cluster_->Call(key, {"HMGET", key, "t", "s", "f"});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error() || reply->elements.size() != 3) return ReplyError("HMGET", *reply);
+  return UserRecordOf(reply->elements[0].text, reply->elements[1].text, reply->elements[2].text);
+}
+
+absl::StatusOr<std::optional<TransactionSnapshot>> RedisSharedState::ReadTransaction(
+    absl::string_view user_id, absl::string_view transaction_id) {
+  const std::string key = TransactionKey(user_id, transaction_id);
+  absl::StatusOr<Reply> reply = cluster_->Call(key, {"GET", key});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return ReplyError("GET", *reply);
+  if (reply->is_nil()) return std::optional<TransactionSnapshot>();
+  absl::StatusOr<TransactionSnapshot> transaction = TransactionOf(reply->text);
+  if (!transaction.ok()) return transaction.status();
+  return std::optional<TransactionSnapshot>(*std::move(transaction));
+}
+
+absl::StatusOr<bool> RedisSharedState::ClaimTransaction(absl::string_view transaction_id,
+                                                        absl::string_view user_id) {
+  const std::string key = ClaimKey(transaction_id);
+  absl::StatusOr<Reply> reply =
+      cluster_->Call(key, {"FCALL", "vigil_claim", "1", key, std::string(user_id),
+                           absl::StrCat(absl::ToInt64Milliseconds(options_.retention))});
+  if (!reply.ok()) return reply.status();
+  if (reply->type != Reply::Type::kInteger) return ReplyError("vigil_claim", *reply);
+  if (reply->integer < 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("transaction_id: \"", transaction_id,
+                     "\" was already used for a different charge (another user)"));
+  }
+  return reply->integer == 1;
+}
+
+absl::StatusOr<std::string> RedisSharedState::TransactionOwner(absl::string_view transaction_id) {
+  const std::string key = ClaimKey(transaction_id);
+  absl::StatusOr<Reply> reply = cluster_->Call(key, {"GET", key});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return ReplyError("GET", *reply);
+  if (reply->is_nil()) return absl::NotFoundError("no such transaction");
+  return reply->text;
+}
+
+absl::Status RedisSharedState::SetMandateOwner(absl::string_view mandate_id,
+                                               absl::string_view user_id) {
+  const std::string key = MandateKey(mandate_id);
+  absl::StatusOr<Reply> reply = cluster_->Call(key, {"SET", key, std::string(user_id)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return ReplyError("SET", *reply);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RedisSharedState::MandateOwner(absl::string_view mandate_id) {
+  const std::string key = MandateKey(mandate_id);
+  absl::StatusOr<Reply> reply = cluster_->Call(key, {"GET", key});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return ReplyError("GET", *reply);
+  if (reply->is_nil()) return absl::NotFoundError("no such mandate");
+  return reply->text;
+}
+
+absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::Commit(const Write& write) {
+  const std::string user_key = UserKey(write.user_id);
+  const size_t records = write.transactions.size() + write.grants.size();
+  Command call = {"FCALL", "vigil_commit", absl::StrCat(1 + records), user_key};
+  for (const Write::TransactionWrite& transaction : write.transactions) {
+    call.push_back(TransactionKey(write.user_id, transaction.record.transaction_id));
+  }
+  for (const GrantSnapshot& grant : write.grants) {
+    call.push_back(GrantKey(write.user_id, grant.request.request_id));
+  }
+  call.push_back(write.base_token);
+  call.push_back(write.new_token);
+  call.push_back(Encode(write.user).SerializeAsString());
+  call.push_back(absl::StrCat(write.time_floor_ms));
+  call.push_back(absl::StrCat(absl::ToInt64Milliseconds(options_.retention)));
+  for (const Write::TransactionWrite& transaction : write.transactions) {
+    call.push_back(transaction.must_be_new ? "n" : "u");
+    call.push_back(Encode(transaction.record).SerializeAsString());
+  }
+  for (const GrantSnapshot& grant : write.grants) {
+    call.push_back("n");
+    call.push_back(Encode(grant).SerializeAsString());
+  }
+  std::vector<Command> batch;
+  batch.push_back(std::move(call));
+  if (options_.wait_replicas > 0) {
+    batch.push_back({"WAIT", absl::StrCat(options_.wait_replicas),
+                     absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
+  }
+  absl::StatusOr<std::vector<Reply>> replies = cluster_->CallBatch(user_key, std::move(batch));
+  if (!replies.ok()) return replies.status();
+  const Reply& reply = replies->front();
+  if (reply.is_error() || reply.elements.empty()) return ReplyError("vigil_commit", reply);
+  if (reply.elements[0].text == "OK") {
+    if (options_.wait_replicas > 0 && (*replies)[1].integer < options_.wait_replicas) {
+      return absl::UnavailableError(
+          absl::StrCat("redis: the commit reached ", (*replies)[1].integer, " of ",
+                       options_.wait_replicas, " replicas in time; its fate is unknown"));
+    }
+    return std::optional<Conflict>();
+  }
+  if (reply.elements[0].text != "CONFLICT" || reply.elements.size() != 4 + records) {
+    return ReplyError("vigil_commit", reply);
+  }
+  Conflict conflict;
+  absl::StatusOr<UserRecord> user =
+      UserRecordOf(reply.elements[1].text, reply.elements[2].text, reply.elements[3].text);
+  if (!user.ok()) return user.status();
+  conflict.user = *std::move(user);
+  size_t next = 4;
+  for (size_t i = 0; i < write.transactions.size(); ++i, ++next) {
+    if (reply.elements[next].is_nil()) {
+      conflict.transactions.emplace_back();
+      continue;
+    }
+    absl::StatusOr<TransactionSnapshot> stored = TransactionOf(reply.elements[next].text);
+    if (!stored.ok()) return stored.status();
+    conflict.transactions.push_back(*std::move(stored));
+  }
+  for (size_t i = 0; i < write.grants.size(); ++i, ++next) {
+    if (reply.elements[next].is_nil()) {
+      conflict.grants.emplace_back();
+      continue;
+    }
+    absl::StatusOr<GrantSnapshot> stored = GrantOf(reply.elements[next].text);
+    if (!stored.ok()) return stored.status();
+    conflict.grants.push_back(*std::move(stored));
+  }
+  return std::optional<Conflict>(std::move(conflict));
+}
+
+}  // namespace vigil::store
