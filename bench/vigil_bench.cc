@@ -40,6 +40,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/net/client_flags.h"
 #include "engine/server/arena_messages.h"
@@ -48,7 +49,9 @@
 #include "grpcpp/security/credentials.h"
 #include "vigil/v1/vigil.grpc.pb.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:50051", "vigild (or vigil-baseline) address");
+ABSL_FLAG(std::string, target, "127.0.0.1:50051",
+          "vigild (or vigil-baseline) address; several, comma-separated, share the channels "
+          "between them (vigild nodes on one Redis Cluster)");
 ABSL_FLAG(std::string, mode, "closed", "closed (calls in flight) or open (fixed rate)");
 ABSL_FLAG(int, concurrency, 64, "closed loop: calls in flight");
 ABSL_FLAG(int, rate, 1000, "open loop: calls per second");
@@ -311,16 +314,23 @@ class Traffic {
   std::vector<std::string> mandates_ ABSL_GUARDED_BY(mu_);  // user -> granted merchant mandate
 };
 
+// The addresses of --target; channel i goes to the (i mod n)th.
+std::vector<std::string> Targets() {
+  return absl::StrSplit(absl::GetFlag(FLAGS_target), ',', absl::SkipEmpty());
+}
+
 class Load {
  public:
   explicit Load(std::shared_ptr<grpc::ChannelCredentials> credentials)
-      : credentials_(std::move(credentials)) {
-    for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_channels)); ++i) {
+      : credentials_(std::move(credentials)), targets_(Targets()) {
+    const size_t channels =
+        std::max<size_t>(targets_.size(), std::max(1, absl::GetFlag(FLAGS_channels)));
+    for (size_t i = 0; i < channels; ++i) {
       // A channel argument that differs per channel keeps gRPC from sharing one connection.
       grpc::ChannelArguments arguments;
-      arguments.SetInt("vigil.bench.channel", i);
+      arguments.SetInt("vigil.bench.channel", static_cast<int>(i));
       auto channel =
-          grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials_, arguments);
+          grpc::CreateCustomChannel(targets_[i % targets_.size()], credentials_, arguments);
       risk_.push_back(v1::RiskEngine::NewStub(channel));
       mandates_.push_back(v1::Mandates::NewStub(channel));
     }
@@ -343,7 +353,7 @@ class Load {
     absl::Status first_error;
     auto work = [&](size_t stub) {
       auto profiles =
-          v1::Users::NewStub(grpc::CreateChannel(absl::GetFlag(FLAGS_target), credentials_));
+          v1::Users::NewStub(grpc::CreateChannel(targets_[stub % targets_.size()], credentials_));
       for (int i = next++; i < users; i = next++) {
         v1::UserProfile profile;
         profile.set_user_id(UserId(i));
@@ -449,8 +459,8 @@ class Load {
   void ProbeRevokeAll(Clock::time_point until) {
     grpc::ChannelArguments arguments;
     arguments.SetInt("vigil.bench.channel", -1);
-    auto mandates = v1::Mandates::NewStub(
-        grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target), credentials_, arguments));
+    auto mandates =
+        v1::Mandates::NewStub(grpc::CreateCustomChannel(targets_.front(), credentials_, arguments));
     const auto every = std::chrono::milliseconds(absl::GetFlag(FLAGS_revoke_all_every_ms));
     for (int i = 0; Clock::now() < until; ++i) {
       const std::string user = absl::StrCat("bench-probe-", run_, "-", i);
@@ -561,6 +571,7 @@ class Load {
   }
 
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const std::vector<std::string> targets_;
   Traffic traffic_;
   std::vector<std::unique_ptr<v1::RiskEngine::Stub>> risk_;
   std::vector<std::unique_ptr<v1::Mandates::Stub>> mandates_;
@@ -604,6 +615,10 @@ int main(int argc, char** argv) {
   // recorder's mutexes would update a process-wide lock graph on every lock).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (Targets().empty()) {
+    std::fprintf(stderr, "vigil-bench: --target needs at least one HOST:PORT\n");
+    return 2;
+  }
   if (mode != "closed" && mode != "open") {
     std::fprintf(stderr, "vigil-bench: --mode is closed or open, not \"%s\"\n", mode.c_str());
     return 2;

@@ -4,6 +4,7 @@
 #
 #   tools/cluster.sh up   [--port 7000] [--dir .cluster]   starts it; prints the seed addresses
 #   tools/cluster.sh down [--port 7000] [--dir .cluster]   stops it and removes its files
+#   tools/cluster.sh restart-node --node PORT [--dir .cluster]   starts a node that died again
 #
 # Nodes listen on PORT..PORT+5 (and their cluster bus on PORT+10000..), keep their files under
 # DIR/PORT+i, and are made primaries and replicas with redis-cli --cluster create. `up` waits
@@ -14,16 +15,31 @@ command=${1:-}
 shift || true
 port=7000
 dir=.cluster
+node=
 while [ $# -gt 0 ]; do
   case $1 in
     --port) port=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
+    --node) node=$2; shift 2 ;;
     *) echo "cluster.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 nodes=6
 ports=()
 for i in $(seq 0 $((nodes - 1))); do ports+=($((port + i))); done
+
+# start_node PORT: one node, on its directory (again, after it died: it rejoins the cluster
+# from its nodes.conf, as a replica if another took its place).
+start_node() {
+  local p=$1
+  mkdir -p "$dir/$p"
+  # appendonly with fsync every second: what an acknowledged write may lose when a node dies is
+  # in README's "Several nodes" section.
+  redis-server --port "$p" --bind 127.0.0.1 --daemonize yes --dir "$dir/$p" \
+    --pidfile "$(realpath "$dir/$p")/redis.pid" --logfile redis.log \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+    --appendonly yes --appendfsync everysec --save "" >/dev/null
+}
 
 down() {
   local pids=()
@@ -46,15 +62,7 @@ up() {
     fi
   done
   mkdir -p "$dir"
-  for p in "${ports[@]}"; do
-    mkdir -p "$dir/$p"
-    # appendonly with fsync every second: what an acknowledged write may lose when a node dies is
-    # in README's "Several nodes" section.
-    redis-server --port "$p" --bind 127.0.0.1 --daemonize yes --dir "$dir/$p" \
-      --pidfile "$(realpath "$dir/$p")/redis.pid" --logfile redis.log \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-      --appendonly yes --appendfsync everysec --save "" >/dev/null
-  done
+  for p in "${ports[@]}"; do start_node "$p"; done
   for p in "${ports[@]}"; do
     for _ in $(seq 50); do redis-cli -p "$p" PING >/dev/null 2>&1 && break; sleep 0.1; done
   done
@@ -86,5 +94,6 @@ up() {
 case $command in
   up) up ;;
   down) down ;;
-  *) echo "usage: tools/cluster.sh up|down [--port 7000] [--dir .cluster]" >&2; exit 2 ;;
+  restart-node) start_node "$node" ;;
+  *) echo "usage: tools/cluster.sh up|down|restart-node [--port 7000] [--dir .cluster] [--node PORT]" >&2; exit 2 ;;
 esac

@@ -1,10 +1,12 @@
 #include "engine/core/shared_engine.h"
 
 #include <algorithm>
+#include <random>
 #include <utility>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "engine/core/stable_hash.h"
 #include "engine/core/status_macros.h"
 #include "engine/core/validation.h"
@@ -12,9 +14,12 @@
 namespace vigil {
 namespace {
 
-// Decisions again after conflicts before a call gives up: each conflict means another node
-// committed for the same user in between, so more than a few is contention no retry fixes.
-constexpr int kMaxAttempts = 8;
+// Decisions again after conflicts before a call gives up. Each conflict means another node
+// committed for the same user in between: a node whose calls for a user keep coming can win
+// many times in a row, so from the third attempt on the loser waits a little (up to 100 µs a
+// conflict, at random) to let the other's burst through.
+constexpr int kMaxAttempts = 16;
+constexpr int64_t kBackoffNsPerConflict = 100'000;
 
 // Where the change of the call running on this thread goes, and the time floor of its user.
 thread_local StateChange* capture_target = nullptr;
@@ -75,8 +80,9 @@ class SharedEngine::FloorClock final : public Clock {
 
 std::unique_ptr<SharedEngine> SharedEngine::Create(std::shared_ptr<const Policy> policy,
                                                    const Clock* clock, EngineOptions options,
-                                                   SharedState* state) {
+                                                   SharedState* state, int workers) {
   std::unique_ptr<SharedEngine> engine(new SharedEngine(clock, options, state));
+  engine->workers_ = std::make_unique<WorkerPool>(workers);
   EngineOptions local = options;
   local.journal = engine->capture_.get();
   engine->local_ =
@@ -120,6 +126,7 @@ absl::StatusOr<T> SharedEngine::Serialized(absl::string_view user_id, Writes wri
     if (!result.ok() || change.users.empty()) return result;
 
     SharedState::Write commit;
+    commit.writer = absl::StrCat(absl::Hex(options_.id_seed, absl::kZeroPad16));
     commit.user_id = std::string(user_id);
     commit.base_token = record.token;
     commit.new_token = NewToken();
@@ -146,6 +153,11 @@ absl::StatusOr<T> SharedEngine::Serialized(absl::string_view user_id, Writes wri
     }
     conflicts_.fetch_add(1, std::memory_order_relaxed);
     VIGIL_RETURN_IF_ERROR(Install(stripe, user_id, **committed, commit));
+    if (attempt >= 1) {
+      thread_local std::minstd_rand random(static_cast<uint32_t>(StableHash(user_id)));
+      absl::SleepFor(absl::Nanoseconds(
+          std::uniform_int_distribution<int64_t>(0, kBackoffNsPerConflict * attempt)(random)));
+    }
   }
   return absl::UnavailableError(absl::StrCat(
       "user ", user_id, " is being changed by other nodes too often to decide; try again"));
@@ -226,7 +238,8 @@ absl::StatusOr<AuthorizeResponse> SharedEngine::Authorize(const AuthorizeRequest
 }
 
 void SharedEngine::Authorize(const AuthorizeRequest& request, AuthorizeCallback done) {
-  std::move(done)(Authorize(request));
+  workers_->Run(
+      [this, request, done = std::move(done)]() mutable { std::move(done)(Authorize(request)); });
 }
 
 absl::Status SharedEngine::ReportOutcome(absl::string_view transaction_id, Outcome outcome) {

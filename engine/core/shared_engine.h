@@ -23,8 +23,9 @@
 // it decided), the decision log (in the node's journal, if any) and the sweep of its own
 // idempotency records; the store expires its records itself.
 //
-// Thread-safe. Calls block for their round trips; the callback Authorize runs the call on the
-// calling thread too (a server runs it off its transport's threads).
+// Thread-safe. Calls block for their round trips, except the callback Authorize, which hands
+// the call to a pool of the engine's own threads (`workers` of them) and returns at once: a
+// server's transport threads go on to other calls while it waits.
 
 #include <array>
 #include <atomic>
@@ -40,6 +41,7 @@
 #include "engine/core/engine.h"
 #include "engine/core/engine_impl.h"
 #include "engine/core/shared_state.h"
+#include "engine/core/worker_pool.h"
 
 namespace vigil {
 
@@ -49,7 +51,7 @@ class SharedEngine final : public Engine {
   // null) outlive the engine.
   static std::unique_ptr<SharedEngine> Create(std::shared_ptr<const Policy> policy,
                                               const Clock* clock, EngineOptions options,
-                                              SharedState* state);
+                                              SharedState* state, int workers = 64);
   ~SharedEngine() override;
 
   absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request) override;
@@ -120,6 +122,8 @@ class SharedEngine final : public Engine {
   std::unique_ptr<FloorClock> floor_clock_;
   std::unique_ptr<EngineImpl> local_;
   std::unique_ptr<std::array<Stripe, kStripes>> stripes_;
+  // Declared last: destroyed first, finishing the calls it runs while the rest still exists.
+  std::unique_ptr<WorkerPool> workers_;
   std::atomic<uint64_t> tokens_{0};
   std::atomic<uint64_t> conflicts_{0};
 };

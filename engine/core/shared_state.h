@@ -37,6 +37,9 @@ class SharedState {
   };
   // A call's result, replacing the user's record whose token is `base_token`.
   struct Write {
+    // Who writes: the engine's own id, the same for all its writes. A store may use it to
+    // take turns between engines that keep refusing each other's commits.
+    std::string writer;
     std::string user_id;
     std::string base_token;
     std::string new_token;

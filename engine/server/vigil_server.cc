@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/core/shared_engine.h"
 #include "engine/core/stable_hash.h"
 #include "engine/core/vocabulary.h"
 #include "engine/net/address.h"
@@ -112,7 +113,15 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     restored = *std::move(loaded);
     engine_options.journal = server->store_.get();
   }
-  server->engine_ = Engine::Create(*std::move(policy), clock, engine_options);
+  if (!options.redis_cluster.empty()) {
+    if (absl::Status status = server->OpenSharedState(options); !status.ok()) return status;
+    // The users are the cluster's; the store keeps this node's decision log only.
+    restored.reset();
+    server->engine_ = SharedEngine::Create(*std::move(policy), clock, engine_options,
+                                           server->shared_state_.get());
+  } else {
+    server->engine_ = Engine::Create(*std::move(policy), clock, engine_options);
+  }
   if (restored.has_value()) {
     const absl::Time began = absl::Now();
     if (absl::Status status = server->engine_->Restore(*restored); !status.ok()) {
@@ -143,6 +152,29 @@ absl::StatusOr<RestoredState> VigilServer::OpenStore(const ServerOptions& option
   recovery_.transactions = loaded->transactions.size();
   recovery_.took = absl::Now() - began;
   return loaded;
+}
+
+absl::Status VigilServer::OpenSharedState(const ServerOptions& options) {
+  redis::ClusterOptions cluster_options;
+  cluster_options.seeds = options.redis_cluster;
+  absl::StatusOr<std::unique_ptr<redis::ClusterClient>> cluster =
+      redis::ClusterClient::Connect(cluster_options);
+  if (!cluster.ok()) {
+    return absl::Status(cluster.status().code(),
+                        absl::StrCat("--redis-cluster: ", cluster.status().message()));
+  }
+  cluster_ = *std::move(cluster);
+  store::RedisSharedStateOptions state_options;
+  state_options.retention = options.idempotency_retention;
+  state_options.wait_replicas = options.redis_wait_replicas;
+  absl::StatusOr<std::unique_ptr<store::RedisSharedState>> state =
+      store::RedisSharedState::Create(cluster_.get(), state_options);
+  if (!state.ok()) {
+    return absl::Status(state.status().code(),
+                        absl::StrCat("--redis-cluster: ", state.status().message()));
+  }
+  shared_state_ = *std::move(state);
+  return absl::OkStatus();
 }
 
 absl::Status VigilServer::StartGrpc(const ServerOptions& options) {

@@ -33,6 +33,7 @@
 #include "engine/server/metrics.h"
 #include "engine/server/risk_engine_service.h"
 #include "engine/server/users_service.h"
+#include "engine/store/redis_shared_state.h"
 #include "engine/store/rocksdb_store.h"
 #include "grpcpp/server.h"
 
@@ -59,8 +60,14 @@ struct ServerOptions {
   // gRPC's ResourceQuota: the memory the transport may take for calls and buffers.
   int64_t transport_memory_bytes = int64_t{256} << 20;
   std::string rules_dir = "rules";
-  // Where state is kept (RocksDB); empty keeps everything in memory (lost on exit).
+  // Where state is kept (RocksDB); empty keeps everything in memory (lost on exit). With
+  // redis_cluster, only the decision log is kept there.
   std::string data_dir;
+  // Seed nodes ("host:port") of a Redis Cluster that keeps every user's state, shared with any
+  // other vigild given the same cluster (engine/core/shared_engine.h). Empty: this node alone.
+  std::vector<std::string> redis_cluster;
+  // Replicas that must have each change before it is acknowledged (Redis's WAIT); 0: none.
+  int redis_wait_replicas = 0;
   // Sync every write batch to disk (survives power loss) or only hand it to the OS (survives
   // a crash of vigild).
   bool fsync = true;
@@ -135,6 +142,8 @@ class VigilServer {
   VigilServer() = default;
   // Start's stages. Opens the store and reads what it restores.
   absl::StatusOr<RestoredState> OpenStore(const ServerOptions& options);
+  // Connects to the Redis Cluster and loads vigild's functions onto it.
+  absl::Status OpenSharedState(const ServerOptions& options);
   // The services, their admission and credentials, and the gRPC server, serving.
   absl::Status StartGrpc(const ServerOptions& options);
   // The event loop (shedding log, policy reloads, admin HTTP), the rules watcher, the sweeper.
@@ -156,8 +165,10 @@ class VigilServer {
   const Clock* clock_ = nullptr;
   ServerMetrics metrics_;
   std::unique_ptr<StoreObserver> store_observer_;
-  // Declared before the engine, so that it outlives it.
+  // Declared before the engine, so that they outlive it.
   std::unique_ptr<store::RocksDbStore> store_;
+  std::unique_ptr<redis::ClusterClient> cluster_;
+  std::unique_ptr<store::RedisSharedState> shared_state_;
   Recovery recovery_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<AuditService> audit_;

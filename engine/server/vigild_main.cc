@@ -9,6 +9,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
@@ -44,6 +46,13 @@ ABSL_FLAG(bool, insecure, false,
           "allow plaintext gRPC and admin HTTP on addresses that are not loopback");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9464",
           "admin HTTP (/metrics, /healthz, /readyz, /rules), HOST:PORT; empty turns it off");
+ABSL_FLAG(std::string, redis_cluster, "",
+          "keep users in this Redis Cluster, HOST:PORT[,HOST:PORT...] (its seed nodes), shared "
+          "with every vigild given the same cluster; with --data-dir, the decision log stays "
+          "local");
+ABSL_FLAG(int, redis_wait_replicas, 0,
+          "with --redis-cluster: replicas that must have each change before it is acknowledged "
+          "(Redis WAIT); 0 acknowledges on the primary alone");
 ABSL_FLAG(int, max_inflight, 512,
           "Authorize calls in progress beyond which a call gets RESOURCE_EXHAUSTED at once");
 ABSL_FLAG(int, max_inflight_users, 64,
@@ -70,6 +79,10 @@ vigil::server::ServerOptions OptionsFromFlags() {
   options.authz_policy_file = absl::GetFlag(FLAGS_authz_policy);
   options.insecure = absl::GetFlag(FLAGS_insecure);
   options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  if (const std::string seeds = absl::GetFlag(FLAGS_redis_cluster); !seeds.empty()) {
+    options.redis_cluster = absl::StrSplit(seeds, ',', absl::SkipEmpty());
+  }
+  options.redis_wait_replicas = absl::GetFlag(FLAGS_redis_wait_replicas);
   options.max_inflight = absl::GetFlag(FLAGS_max_inflight);
   options.max_inflight_users = absl::GetFlag(FLAGS_max_inflight_users);
   options.transport_memory_bytes = int64_t{absl::GetFlag(FLAGS_transport_memory_mb)} << 20;
@@ -97,6 +110,7 @@ void LogStarted(const vigil::server::ServerOptions& options,
       .Field("admin_port", server.admin_port())
       .Field("rules", options.rules_dir)
       .Field("version", server.rules_version())
+      .Field("redis_cluster", absl::StrJoin(options.redis_cluster, ","))
       .Field("store", options.data_dir.empty() ? "memory only (no --data-dir)"
                       : options.fsync          ? "synced to disk on every write"
                                                : "written to the OS (--nofsync)")

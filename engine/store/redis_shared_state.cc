@@ -13,35 +13,45 @@ namespace {
 using redis::Command;
 using redis::Reply;
 
-// vigil_commit KEYS: the user's hash, then the records written with it.
-//   ARGV: base token, new token, state, time floor, retention (ms), then a kind ("n": must be
-//   new, "u": update) and a value for each record.
+// vigil_commit KEYS: the user's hash, the user's turn key, then the records written with it.
+//   ARGV: writer, base token, new token, state, time floor, retention (ms), turn (ms), then a
+//   kind ("n": must be new, "u": update) and a value for each record.
 //   Returns {"OK"}, or {"CONFLICT", token, state, floor, each record's stored value or nil}.
+//   Taking turns: a writer refused because the user's token moved is given the user for `turn`
+//   ms, in which other writers are refused, so that a node whose calls for the user keep
+//   arriving cannot starve the other's (its retry lands inside its turn).
 // vigil_claim KEYS: t:TXN. ARGV: user, retention (ms).
 //   Returns 1 when the id was new, 0 when it was already this user's, -1 when another user's.
 constexpr char kLibrary[] = R"lua(#!lua name=vigil
 local function commit(keys, args)
-  local user = keys[1]
-  local ok = (redis.call('HGET', user, 't') or '') == args[1]
+  local user, turn = keys[1], keys[2]
+  local writer = args[1]
+  local holder = redis.call('GET', turn)
+  local current = redis.call('HGET', user, 't') or ''
+  local ok = current == args[2] and (not holder or holder == writer)
   local stored = {}
-  for i = 2, #keys do
+  for i = 3, #keys do
     local value = redis.call('GET', keys[i])
-    stored[i - 1] = value
-    if value and args[4 + 2 * (i - 1)] == 'n' then ok = false end
+    stored[i - 2] = value
+    if value and args[6 + 2 * (i - 2)] == 'n' then ok = false end
   end
   if not ok then
+    if current ~= args[2] and not holder then
+      redis.call('SET', turn, writer, 'PX', args[7])
+    end
     local now = redis.call('HMGET', user, 't', 's', 'f')
     local reply = {'CONFLICT', now[1] or '', now[2] or '', now[3] or '0'}
     for i = 1, #stored do reply[4 + i] = stored[i] end
     return reply
   end
-  redis.call('HSET', user, 't', args[2], 's', args[3], 'f', args[4])
-  for i = 2, #keys do
-    local value = args[5 + 2 * (i - 1)]
-    if stored[i - 1] then
+  redis.call('HSET', user, 't', args[3], 's', args[4], 'f', args[5])
+  if holder then redis.call('DEL', turn) end
+  for i = 3, #keys do
+    local value = args[7 + 2 * (i - 2)]
+    if stored[i - 2] then
       redis.call('SET', keys[i], value, 'KEEPTTL')
     else
-      redis.call('SET', keys[i], value, 'PX', args[5])
+      redis.call('SET', keys[i], value, 'PX', args[6])
     end
   end
   return {'OK'}
@@ -58,6 +68,7 @@ redis.register_function('vigil_claim', claim)
 )lua";
 
 std::string UserKey(absl::string_view user_id) { return absl::StrCat("{u:", user_id, "}"); }
+std::string TurnKey(absl::string_view user_id) { return absl::StrCat("{u:", user_id, "}:turn"); }
 std::string TransactionKey(absl::string_view user_id, absl::string_view transaction_id) {
   return absl::StrCat("{u:", user_id, "}:t:", transaction_id);
 }
@@ -193,18 +204,21 @@ absl::StatusOr<std::string> RedisSharedState::MandateOwner(absl::string_view man
 absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::Commit(const Write& write) {
   const std::string user_key = UserKey(write.user_id);
   const size_t records = write.transactions.size() + write.grants.size();
-  Command call = {"FCALL", "vigil_commit", absl::StrCat(1 + records), user_key};
+  Command call = {"FCALL", "vigil_commit", absl::StrCat(2 + records), user_key,
+                  TurnKey(write.user_id)};
   for (const Write::TransactionWrite& transaction : write.transactions) {
     call.push_back(TransactionKey(write.user_id, transaction.record.transaction_id));
   }
   for (const GrantSnapshot& grant : write.grants) {
     call.push_back(GrantKey(write.user_id, grant.request.request_id));
   }
+  call.push_back(write.writer);
   call.push_back(write.base_token);
   call.push_back(write.new_token);
   call.push_back(Encode(write.user).SerializeAsString());
   call.push_back(absl::StrCat(write.time_floor_ms));
   call.push_back(absl::StrCat(absl::ToInt64Milliseconds(options_.retention)));
+  call.push_back(absl::StrCat(absl::ToInt64Milliseconds(options_.turn)));
   for (const Write::TransactionWrite& transaction : write.transactions) {
     call.push_back(transaction.must_be_new ? "n" : "u");
     call.push_back(Encode(transaction.record).SerializeAsString());

@@ -6,6 +6,8 @@
 // step, in the server-side function vigil_commit:
 //
 //   {u:ID}              hash: t (token), s (store.v1.UserState), f (time floor, ms)
+//   {u:ID}:turn         the node whose turn it is to commit for the user, for a few ms after
+//                       its commit was refused (so that two nodes take turns)
 //   {u:ID}:t:TXN        store.v1.TransactionState, expiring after the idempotency retention
 //   {u:ID}:g:REQUEST    store.v1.GrantState, the same
 //   t:TXN               the user a transaction id was claimed for (vigil_claim), the same
@@ -38,6 +40,9 @@ struct RedisSharedStateOptions {
   // call finds it, if the primary kept it).
   int wait_replicas = 0;
   absl::Duration wait_timeout = absl::Milliseconds(100);
+  // How long a node whose commit was refused has the user to itself: enough for its retry's
+  // round trip.
+  absl::Duration turn = absl::Milliseconds(20);
 };
 
 class RedisSharedState final : public SharedState {

@@ -52,6 +52,19 @@ class LocalCluster {
     up_ = false;
   }
 
+  // Starts node `index` (0 to 5) again after it died; false if it did not come back.
+  bool Restart(int index) {
+    const std::string command =
+        absl::StrCat(VIGIL_SOURCE_DIR, "/tools/cluster.sh restart-node --port ", base_port_,
+                     " --dir ", dir_, " --node ", base_port_ + index);
+    if (std::system(command.c_str()) != 0) return false;
+    for (int i = 0; i < 100; ++i) {
+      if (Cli(index, "PING") == "PONG") return true;
+      usleep(50'000);
+    }
+    return false;
+  }
+
   const std::vector<std::string>& seeds() const { return seeds_; }
   int base_port() const { return base_port_; }
   // redis-cli against node `index` (0 to 5); its output.
