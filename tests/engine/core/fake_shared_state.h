@@ -1,8 +1,9 @@
 #pragma once
 
 // An in-memory SharedState for tests, with the store's semantics (compare-and-set on a user's
-// token, records that must be new, claims) and faults on demand: a commit that fails before it
-// is applied, or one applied whose answer is lost.
+// token, records that must be new, claims, turns between writers that refuse each other) and
+// faults on demand: a commit that fails before it is applied, or one applied whose answer is
+// lost; and, on demand, the time a commit takes to reach the store.
 
 #include <atomic>
 #include <map>
@@ -13,6 +14,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "engine/core/shared_state.h"
 
 namespace vigil {
@@ -61,13 +64,22 @@ class FakeSharedState final : public SharedState {
   }
 
   absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) override {
+    // The way to the store, which other nodes' commits take at the same time.
+    absl::SleepFor(commit_delay_);
     absl::MutexLock lock(&mu_);
     if (fail_commits_ > 0) {
       fail_commits_ -= 1;
       return absl::UnavailableError("the store is down");
     }
     UserRecord& stored = users_[write.user_id];
-    bool conflict = stored.token != write.base_token;
+    // Taking turns, as RedisSharedState does: a writer refused because the token moved has the
+    // user to itself for a while, so that another's stream of commits cannot starve it.
+    const absl::Time now = absl::Now();
+    Turn& turn = turns_[write.user_id];
+    const bool others_turn = turn.until > now && turn.writer != write.writer;
+    const bool moved = stored.token != write.base_token;
+    if (moved && turn.until <= now) turn = Turn{write.writer, now + absl::Milliseconds(20)};
+    bool conflict = moved || others_turn;
     Conflict found;
     for (const Write::TransactionWrite& transaction : write.transactions) {
       auto it = transactions_.find({write.user_id, transaction.record.transaction_id});
@@ -87,6 +99,7 @@ class FakeSharedState final : public SharedState {
       return std::optional<Conflict>(std::move(found));
     }
     stored = UserRecord{write.new_token, write.user, write.time_floor_ms};
+    turns_.erase(write.user_id);
     for (const Write::TransactionWrite& transaction : write.transactions) {
       transactions_[{write.user_id, transaction.record.transaction_id}] = transaction.record;
     }
@@ -101,6 +114,9 @@ class FakeSharedState final : public SharedState {
     return std::optional<Conflict>();
   }
 
+  // How long each commit takes to reach the store (a round trip's worth of time in which
+  // others can commit first). Set before the engines run.
+  void SetCommitDelay(absl::Duration delay) { commit_delay_ = delay; }
   // The next `n` commits fail before they are applied.
   void FailCommits(int n) {
     absl::MutexLock lock(&mu_);
@@ -122,16 +138,22 @@ class FakeSharedState final : public SharedState {
 
  private:
   using Key = std::pair<std::string, std::string>;
+  struct Turn {
+    std::string writer;
+    absl::Time until = absl::InfinitePast();
+  };
   absl::Mutex mu_;
   std::map<std::string, UserRecord> users_ ABSL_GUARDED_BY(mu_);
   std::map<Key, TransactionSnapshot> transactions_ ABSL_GUARDED_BY(mu_);
   std::map<Key, GrantSnapshot> grants_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> mandates_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Turn> turns_ ABSL_GUARDED_BY(mu_);
   int fail_commits_ ABSL_GUARDED_BY(mu_) = 0;
   int lose_replies_ ABSL_GUARDED_BY(mu_) = 0;
   int commits_ ABSL_GUARDED_BY(mu_) = 0;
   int reads_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration commit_delay_ = absl::ZeroDuration();
 };
 
 }  // namespace vigil

@@ -85,6 +85,8 @@ TEST_F(SharedEngineTest, TwoNodesChargingOneUserAtOnceNeverExceedTheDailyCap) {
   Node a = MakeNode(1);
   Node b = MakeNode(2);
   ASSERT_TRUE(a.engine->GrantMandate(Grant("hot", "*", kMorning)).ok());
+  // A millisecond to the store, as over a network: both nodes have commits on the way at once.
+  state_.SetCommitDelay(absl::Milliseconds(1));
   // 300 CNY charges: the 2,000 CNY daily cap admits six, whichever node decides them. Four
   // threads a node, each with its own transactions.
   constexpr int kThreads = 4;
