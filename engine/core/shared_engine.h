@@ -14,8 +14,9 @@
 //
 // A node that holds a user's current record (the usual case when a load balancer keeps a user
 // on one node) pays one round trip for the commit and one for the claim. Calls for one user are
-// serialized on a node (a lock stripe per user, held across the commit); other users' calls
-// proceed and share the round trips. When the store cannot be reached the call is UNAVAILABLE,
+// serialized on a node: each user maps to one of 4,096 lock stripes, held across the read and
+// the commit, so a call waits only for calls of users of its stripe; the rest proceed and share
+// the round trips. When the store cannot be reached the call is UNAVAILABLE,
 // and the user's record is read again on the next call: nothing is approved on a record the
 // store did not confirm.
 //
