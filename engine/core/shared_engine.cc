@@ -152,7 +152,10 @@ absl::StatusOr<T> SharedEngine::Serialized(absl::string_view user_id, Writes wri
       return result;
     }
     conflicts_.fetch_add(1, std::memory_order_relaxed);
-    VIGIL_RETURN_IF_ERROR(Install(stripe, user_id, **committed, commit));
+    if (absl::Status installed = Install(stripe, user_id, **committed, commit); !installed.ok()) {
+      Forget(stripe, user_id, commit);  // half installed: read it all again next time
+      return installed;
+    }
     if (attempt >= 1) {
       thread_local std::minstd_rand random(static_cast<uint32_t>(StableHash(user_id)));
       absl::SleepFor(absl::Nanoseconds(
