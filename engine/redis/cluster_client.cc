@@ -1,25 +1,35 @@
 #include "engine/redis/cluster_client.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "engine/net/address.h"
 #include "hiredis/hiredis.h"
 
 namespace vigil::redis {
 namespace {
 
+// A node's "host:port". INVALID_ARGUMENT for anything else (port 0 included: a node has one).
+absl::StatusOr<net::HostPort> NodeAddress(absl::string_view address) {
+  std::optional<net::HostPort> parsed = net::ParseHostPort(address);
+  if (!parsed.has_value() || parsed->host.empty() || parsed->port == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", address, "\" is not HOST:PORT (e.g. 127.0.0.1:7000)"));
+  }
+  return *std::move(parsed);
+}
+
 // CLUSTER SLOTS from one node, on a connection of its own: refreshing must not wait behind the
 // node's pipeline, nor run on its thread.
 absl::StatusOr<Reply> ClusterSlotsFrom(const std::string& address, const NodeOptions& node) {
-  std::string host;
-  int port = 0;
-  if (absl::Status status = ParseHostPort(address, host, port); !status.ok()) return status;
-  redisContext* context =
-      redisConnectWithTimeout(host.c_str(), port, absl::ToTimeval(node.connect_timeout));
+  absl::StatusOr<net::HostPort> parsed = NodeAddress(address);
+  if (!parsed.ok()) return parsed.status();
+  redisContext* context = redisConnectWithTimeout(parsed->host.c_str(), parsed->port,
+                                                  absl::ToTimeval(node.connect_timeout));
   if (context == nullptr || context->err != 0) {
     const std::string why = context == nullptr ? "cannot allocate" : context->errstr;
     if (context != nullptr) redisFree(context);
@@ -49,17 +59,6 @@ std::string RedirectTarget(const Reply& reply) {
 
 }  // namespace
 
-absl::Status ParseHostPort(absl::string_view address, std::string& host, int& port) {
-  const size_t colon = address.rfind(':');
-  if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", address, "\" is not HOST:PORT (e.g. 127.0.0.1:7000)"));
-  }
-  host = std::string(address.substr(0, colon));
-  return absl::OkStatus();
-}
-
 ClusterClient::ClusterClient(ClusterOptions options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<ClusterClient>> ClusterClient::Connect(ClusterOptions options) {
@@ -67,9 +66,9 @@ absl::StatusOr<std::unique_ptr<ClusterClient>> ClusterClient::Connect(ClusterOpt
     return absl::InvalidArgumentError("a Redis Cluster needs at least one seed node, HOST:PORT");
   }
   for (const std::string& seed : options.seeds) {
-    std::string host;
-    int port = 0;
-    if (absl::Status status = ParseHostPort(seed, host, port); !status.ok()) return status;
+    if (absl::StatusOr<net::HostPort> parsed = NodeAddress(seed); !parsed.ok()) {
+      return parsed.status();
+    }
   }
   std::unique_ptr<ClusterClient> client(new ClusterClient(std::move(options)));
   if (absl::Status status = client->ReadSlots(); !status.ok()) return status;
@@ -94,13 +93,16 @@ ClusterClient::~ClusterClient() {
 NodeConnection* ClusterClient::Node(const std::string& address) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return nullptr;
-  std::unique_ptr<NodeConnection>& node = nodes_[address];
-  if (node == nullptr) {
-    NodeOptions node_options = options_.node;
-    if (!ParseHostPort(address, node_options.host, node_options.port).ok()) return nullptr;
-    node = std::make_unique<NodeConnection>(std::move(node_options));
-  }
-  return node.get();
+  if (auto it = nodes_.find(address); it != nodes_.end()) return it->second.get();
+  absl::StatusOr<net::HostPort> parsed = NodeAddress(address);
+  if (!parsed.ok()) return nullptr;  // a redirect to an address no node has
+  NodeOptions node_options = options_.node;
+  node_options.host = std::move(parsed->host);
+  node_options.port = parsed->port;
+  auto node = std::make_unique<NodeConnection>(std::move(node_options));
+  NodeConnection* raw = node.get();
+  nodes_.emplace(address, std::move(node));
+  return raw;
 }
 
 void ClusterClient::Send(absl::string_view key, Command command, Done done) {

@@ -49,9 +49,6 @@ struct ClusterOptions {
   absl::Duration min_refresh_interval = absl::Milliseconds(100);
 };
 
-// "host:port" into its parts. INVALID_ARGUMENT for anything else.
-absl::Status ParseHostPort(absl::string_view address, std::string& host, int& port);
-
 class ClusterClient {
  public:
   using Done = absl::AnyInvocable<void(absl::StatusOr<Reply>) &&>;
