@@ -93,6 +93,7 @@ std::unique_ptr<SharedEngine> SharedEngine::Create(std::shared_ptr<const Policy>
 SharedEngine::SharedEngine(const Clock* clock, EngineOptions options, SharedState* state)
     : clock_(clock),
       options_(options),
+      writer_(absl::StrCat(absl::Hex(options.id_seed, absl::kZeroPad16))),
       state_(state),
       capture_(std::make_unique<CaptureJournal>()),
       floor_clock_(std::make_unique<FloorClock>(clock)),
@@ -105,8 +106,7 @@ SharedEngine::Stripe& SharedEngine::StripeFor(absl::string_view user_id) {
 }
 
 std::string SharedEngine::NewToken() {
-  return absl::StrCat(absl::Hex(options_.id_seed, absl::kZeroPad16), "-",
-                      tokens_.fetch_add(1, std::memory_order_relaxed));
+  return absl::StrCat(writer_, "-", tokens_.fetch_add(1, std::memory_order_relaxed));
 }
 
 template <typename T>
@@ -126,7 +126,7 @@ absl::StatusOr<T> SharedEngine::Serialized(absl::string_view user_id, Writes wri
     if (!result.ok() || change.users.empty()) return result;
 
     SharedState::Write commit;
-    commit.writer = absl::StrCat(absl::Hex(options_.id_seed, absl::kZeroPad16));
+    commit.writer = writer_;
     commit.user_id = std::string(user_id);
     commit.base_token = record.token;
     commit.new_token = NewToken();

@@ -113,11 +113,13 @@ class SharedEngine final : public Engine {
   void Forget(Stripe& stripe, absl::string_view user_id, const SharedState::Write& commit);
   // Makes sure this node holds `transaction_id`'s record, if `user_id` has one stored.
   absl::Status LoadTransaction(absl::string_view user_id, absl::string_view transaction_id);
-  // A token no other commit, of this node or another, has used: the node's id seed and a count.
+  // A token no other commit, of this node or another, has used: writer_ and a count.
   std::string NewToken();
 
   const Clock* const clock_;
   const EngineOptions options_;
+  // This engine's name as a writer: its id seed, in hex.
+  const std::string writer_;
   SharedState* const state_;
   std::unique_ptr<CaptureJournal> capture_;
   std::unique_ptr<FloorClock> floor_clock_;
