@@ -12,7 +12,8 @@
 //   mandate_invariant.h  no APPROVE without a usable mandate
 //
 // Here: Authorize as named steps, outcomes, restore and the sweep (engine_impl.cc); the mandate
-// lifecycle and profiles (engine_mandates.cc). Locking and journalling stay in the calls
+// lifecycle and profiles (engine_mandates.cc); records replaced by a shared state's, for
+// SharedEngine (engine_install.cc). Locking and journalling stay in the calls
 // themselves, where their order can be read.
 //
 // Lock order: a user's shard, then a device's, then a merchant's, then a transaction, grant or
