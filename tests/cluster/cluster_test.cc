@@ -22,7 +22,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
@@ -350,27 +349,11 @@ TEST_F(ClusterTest, WhatAKilledNodeAcknowledgedIsAllOnTheOther) {
   }
 }
 
-// The node index and the primary's process holding `key`, from the cluster's own answer.
+// The index of the node that is the primary for `key`, by the cluster's own answers.
 int PrimaryIndexOf(const std::string& key) {
-  const std::string slot = TheCluster()->Cli(0, absl::StrCat("CLUSTER KEYSLOT ", key));
-  for (absl::string_view line : absl::StrSplit(TheCluster()->Cli(0, "CLUSTER NODES"), '\n')) {
-    std::vector<std::string> fields = absl::StrSplit(line, ' ');
-    if (fields.size() < 9 || fields[2].find("master") == std::string::npos ||
-        fields[2].find("fail") != std::string::npos) {
-      continue;
-    }
-    for (size_t i = 8; i < fields.size(); ++i) {
-      std::vector<std::string> range = absl::StrSplit(fields[i], '-');
-      if (range[0].empty() || range[0][0] == '[') continue;
-      const int first = std::stoi(range[0]);
-      const int last = range.size() > 1 ? std::stoi(range[1]) : first;
-      if (std::stoi(slot) >= first && std::stoi(slot) <= last) {
-        const std::string address = fields[1].substr(0, fields[1].find('@'));
-        return std::stoi(address.substr(address.find(':') + 1)) - TheCluster()->base_port();
-      }
-    }
-  }
-  return -1;
+  const int slot = std::stoi(TheCluster()->Cli(0, absl::StrCat("CLUSTER KEYSLOT ", key)));
+  const std::string address = TheCluster()->PrimaryOf(slot).address;
+  return address.empty() ? -1 : TheCluster()->IndexOf(address);
 }
 
 TEST_F(ClusterTest, AKilledRedisPrimaryNeverLetsApprovalsExceedTheCap) {

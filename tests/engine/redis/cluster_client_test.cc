@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -34,47 +33,6 @@ class ClusterClientTest : public ::testing::Test {
         ClusterClient::Connect(WithSeeds({cluster_->seeds().front()}));
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
-  }
-
-  // The index (0 to 5) of the node at `address`.
-  static int IndexOf(const std::string& address) {
-    std::vector<std::string> parts = absl::StrSplit(address, ':');
-    return std::stoi(parts.back()) - cluster_->base_port();
-  }
-  // CLUSTER NODES, a line a node, split into its fields: id, address@bus, flags, primary id,
-  // ping, pong, epoch, link, slots...
-  static std::vector<std::vector<std::string>> Nodes() {
-    std::vector<std::vector<std::string>> nodes;
-    for (absl::string_view line : absl::StrSplit(cluster_->Cli(0, "CLUSTER NODES"), '\n')) {
-      std::vector<std::string> fields = absl::StrSplit(line, ' ');
-      if (fields.size() >= 8) nodes.push_back(std::move(fields));
-    }
-    return nodes;
-  }
-  // The id and address of the primary serving `slot`.
-  static std::pair<std::string, std::string> PrimaryOf(int slot) {
-    for (const std::vector<std::string>& fields : Nodes()) {
-      if (fields[2].find("master") == std::string::npos) continue;
-      for (size_t i = 8; i < fields.size(); ++i) {
-        if (fields[i].empty() || fields[i][0] == '[') continue;  // a slot being moved
-        std::vector<std::string> range = absl::StrSplit(fields[i], '-');
-        const int first = std::stoi(range[0]);
-        const int last = range.size() > 1 ? std::stoi(range[1]) : first;
-        if (slot >= first && slot <= last) {
-          return {fields[0], fields[1].substr(0, fields[1].find('@'))};
-        }
-      }
-    }
-    return {};
-  }
-  // The index of a replica of the primary `primary_id`; -1 if none.
-  static int ReplicaOf(const std::string& primary_id) {
-    for (const std::vector<std::string>& fields : Nodes()) {
-      if (fields[2].find("slave") != std::string::npos && fields[3] == primary_id) {
-        return IndexOf(fields[1].substr(0, fields[1].find('@')));
-      }
-    }
-    return -1;
   }
 
   static LocalCluster* cluster_;
@@ -132,26 +90,27 @@ TEST_F(ClusterClientTest, ManyThreadsShareThePipelines) {
 TEST_F(ClusterClientTest, AnAskRedirectIsFollowedOnceAndAMovedOneForGood) {
   const std::string key = "{moving}:key";
   const int slot = KeySlot(key);
-  const auto [source_id, source] = PrimaryOf(slot);
+  const auto [source_id, source] = cluster_->PrimaryOf(slot);
   std::string target;
   for (const std::string& primary : client_->primaries()) {
     if (primary != source) target = primary;
   }
   ASSERT_FALSE(source.empty());
   ASSERT_FALSE(target.empty());
-  const std::string target_id = cluster_->Cli(IndexOf(target), "CLUSTER MYID");
+  const std::string target_id = cluster_->Cli(cluster_->IndexOf(target), "CLUSTER MYID");
 
   // The slot is being migrated: a key not on the source yet is served by the target, after ASK.
-  ASSERT_EQ(cluster_->Cli(IndexOf(target),
+  ASSERT_EQ(cluster_->Cli(cluster_->IndexOf(target),
                           absl::StrCat("CLUSTER SETSLOT ", slot, " IMPORTING ", source_id)),
             "OK");
-  ASSERT_EQ(cluster_->Cli(IndexOf(source),
+  ASSERT_EQ(cluster_->Cli(cluster_->IndexOf(source),
                           absl::StrCat("CLUSTER SETSLOT ", slot, " MIGRATING ", target_id)),
             "OK");
   absl::StatusOr<Reply> set = client_->Call(key, {"SET", key, "during the move"});
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_EQ(set->text, "OK");
-  EXPECT_EQ(cluster_->Cli(IndexOf(target), absl::StrCat("-c GET ", key)), "during the move");
+  EXPECT_EQ(cluster_->Cli(cluster_->IndexOf(target), absl::StrCat("-c GET ", key)),
+            "during the move");
 
   // The move is done: the source answers MOVED, and the client learns the new owner.
   for (int index = 0; index < 6; ++index) {
@@ -170,9 +129,9 @@ TEST_F(ClusterClientTest, AnAskRedirectIsFollowedOnceAndAMovedOneForGood) {
 TEST_F(ClusterClientTest, AfterAFailoverTheClientFollowsTheNewPrimary) {
   const std::string key = "{failover}:key";
   ASSERT_TRUE(client_->Call(key, {"SET", key, "before"}).ok());
-  const auto [primary_id, primary] = PrimaryOf(KeySlot(key));
+  const auto [primary_id, primary] = cluster_->PrimaryOf(KeySlot(key));
   // Its replica takes over (CLUSTER FAILOVER: the replica asks, the primary agrees).
-  const int replica = ReplicaOf(primary_id);
+  const int replica = cluster_->ReplicaOf(primary_id);
   ASSERT_GE(replica, 0);
   ASSERT_EQ(cluster_->Cli(replica, "CLUSTER FAILOVER"), "OK");
   absl::StatusOr<Reply> get;

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 
 namespace vigil::redis {
 
@@ -66,6 +67,53 @@ class LocalCluster {
   }
 
   const std::vector<std::string>& seeds() const { return seeds_; }
+
+  // The index (0 to 5) of the node at "host:port".
+  int IndexOf(const std::string& address) const {
+    return std::stoi(address.substr(address.rfind(':') + 1)) - base_port_;
+  }
+  // CLUSTER NODES as node 0 sees it, a line a node, split into its fields: id, address@bus,
+  // flags, primary id, ping, pong, epoch, link, slots...
+  std::vector<std::vector<std::string>> Nodes() const {
+    std::vector<std::vector<std::string>> nodes;
+    for (absl::string_view line : absl::StrSplit(Cli(0, "CLUSTER NODES"), '\n')) {
+      std::vector<std::string> fields = absl::StrSplit(line, ' ');
+      if (fields.size() >= 8) nodes.push_back(std::move(fields));
+    }
+    return nodes;
+  }
+  struct Primary {
+    std::string id;
+    std::string address;  // "host:port"
+  };
+  // The primary (not marked failed) serving `slot`; empty if none.
+  Primary PrimaryOf(int slot) const {
+    for (const std::vector<std::string>& fields : Nodes()) {
+      if (fields[2].find("master") == std::string::npos ||
+          fields[2].find("fail") != std::string::npos) {
+        continue;
+      }
+      for (size_t i = 8; i < fields.size(); ++i) {
+        if (fields[i].empty() || fields[i][0] == '[') continue;  // a slot being moved
+        std::vector<std::string> range = absl::StrSplit(fields[i], '-');
+        const int first = std::stoi(range[0]);
+        const int last = range.size() > 1 ? std::stoi(range[1]) : first;
+        if (slot >= first && slot <= last) {
+          return {fields[0], fields[1].substr(0, fields[1].find('@'))};
+        }
+      }
+    }
+    return {};
+  }
+  // The index of a replica of the primary `primary_id`; -1 if none.
+  int ReplicaOf(const std::string& primary_id) const {
+    for (const std::vector<std::string>& fields : Nodes()) {
+      if (fields[2].find("slave") != std::string::npos && fields[3] == primary_id) {
+        return IndexOf(fields[1].substr(0, fields[1].find('@')));
+      }
+    }
+    return -1;
+  }
   int base_port() const { return base_port_; }
   // redis-cli against node `index` (0 to 5); its output.
   std::string Cli(int index, const std::string& args) const {

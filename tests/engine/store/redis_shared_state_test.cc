@@ -191,9 +191,9 @@ TEST_F(RedisSharedStateTest, AStoreThatDoesNotAnswerApprovesNothing) {
 
   // Every primary stops answering for longer than that.
   for (const std::string& primary : (*cluster)->primaries()) {
-    const int index =
-        std::stoi(primary.substr(primary.find(':') + 1)) - redis::TheCluster()->base_port();
-    ASSERT_EQ(redis::TheCluster()->Cli(index, "CLIENT PAUSE 1500 ALL"), "OK");
+    ASSERT_EQ(
+        redis::TheCluster()->Cli(redis::TheCluster()->IndexOf(primary), "CLIENT PAUSE 1500 ALL"),
+        "OK");
   }
   EXPECT_EQ(engine->Authorize(Charge("t1", user, 100)).status().code(),
             absl::StatusCode::kUnavailable);
