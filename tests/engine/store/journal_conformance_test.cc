@@ -379,20 +379,7 @@ class FlawedJournal final : public Journal, public DecisionLog {
   std::vector<DecisionLogEntry> appended_log_;  // in append order, for kLogsInAppendOrder
 };
 
-class FlawedUnderTest final : public JournalUnderTest {
- public:
-  explicit FlawedUnderTest(Flaw flaw) : journal_(flaw) {}
-  Journal& journal() override { return journal_; }
-  DecisionLog& log() override { return journal_; }
-  absl::StatusOr<RestoredState> Restart() override { return journal_.Load(); }
-  void SetFailing(bool failing) override {
-    journal_.SetFailure(failing ? absl::UnavailableError("no space left on device")
-                                : absl::OkStatus());
-  }
-
- private:
-  FlawedJournal journal_;
-};
+using FlawedUnderTest = InMemoryUnderTest<FlawedJournal>;
 
 // How many failures `check` reports against a journal with `flaw`, without failing this test.
 int FailuresWith(Flaw flaw, void (*check)(JournalUnderTest&)) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -30,9 +31,13 @@ class JournalUnderTest {
   virtual void SetFailing(bool failing) = 0;
 };
 
-class MemoryUnderTest final : public JournalUnderTest {
+// A journal that keeps what it would restore in memory (MemoryJournal, or one like it with
+// Load() and SetFailure()): its restart is its Load(), a full disk a failure it is told of.
+template <typename InMemoryJournal>
+class InMemoryUnderTest : public JournalUnderTest {
  public:
-  static constexpr const char* kName = "memory";
+  template <typename... Args>
+  explicit InMemoryUnderTest(Args&&... args) : journal_(std::forward<Args>(args)...) {}
   Journal& journal() override { return journal_; }
   DecisionLog& log() override { return journal_; }
   absl::StatusOr<RestoredState> Restart() override { return journal_.Load(); }
@@ -42,7 +47,12 @@ class MemoryUnderTest final : public JournalUnderTest {
   }
 
  private:
-  MemoryJournal journal_;
+  InMemoryJournal journal_;
+};
+
+class MemoryUnderTest final : public InMemoryUnderTest<MemoryJournal> {
+ public:
+  static constexpr const char* kName = "memory";
 };
 
 class RocksDbUnderTest final : public JournalUnderTest {
