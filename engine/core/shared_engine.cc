@@ -114,6 +114,15 @@ absl::StatusOr<T> SharedEngine::Serialized(absl::string_view user_id, Writes wri
                                            absl::FunctionRef<absl::StatusOr<T>()> call) {
   Stripe& stripe = StripeFor(user_id);
   absl::MutexLock lock(&stripe.mu);
+  return DecideAndCommit<T>(stripe, user_id, writes, fresh, /*claim=*/"", /*claim_refused=*/nullptr,
+                            call);
+}
+
+template <typename T>
+absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_view user_id,
+                                                Writes writes, bool fresh, absl::string_view claim,
+                                                bool* claim_refused,
+                                                absl::FunctionRef<absl::StatusOr<T>()> call) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     if (fresh || !stripe.known.contains(user_id)) VIGIL_RETURN_IF_ERROR(Load(stripe, user_id));
     SharedState::UserRecord& record = stripe.known.find(user_id)->second;
@@ -136,12 +145,13 @@ absl::StatusOr<T> SharedEngine::Serialized(absl::string_view user_id, Writes wri
       commit.transactions.push_back({std::move(transaction), writes == Writes::kNew});
     }
     commit.grants = std::move(change.grants);
-    absl::StatusOr<std::optional<SharedState::Conflict>> committed = state_->Commit(commit);
+    commit.claim = std::string(claim);
+    absl::StatusOr<SharedState::Committed> committed = state_->Commit(commit);
     if (!committed.ok()) {
       Forget(stripe, user_id, commit);
       return committed.status();
     }
-    if (!committed->has_value()) {
+    if (!committed->conflict.has_value()) {
       record.token = commit.new_token;
       record.time_floor_ms = commit.time_floor_ms;
       if (options_.journal != nullptr && !change.log.empty()) {
@@ -149,13 +159,21 @@ absl::StatusOr<T> SharedEngine::Serialized(absl::string_view user_id, Writes wri
         log.log = std::move(change.log);
         options_.journal->Append(std::move(log));
       }
-      return result;
+    } else {
+      conflicts_.fetch_add(1, std::memory_order_relaxed);
+      if (absl::Status installed = Install(stripe, user_id, *committed->conflict, commit);
+          !installed.ok()) {
+        Forget(stripe, user_id, commit);  // half installed: read it all again next time
+        return installed;
+      }
     }
-    conflicts_.fetch_add(1, std::memory_order_relaxed);
-    if (absl::Status installed = Install(stripe, user_id, **committed, commit); !installed.ok()) {
-      Forget(stripe, user_id, commit);  // half installed: read it all again next time
-      return installed;
+    if (committed->claim_refused) {
+      *claim_refused = true;
+      return absl::AlreadyExistsError(
+          absl::StrCat("transaction_id: \"", claim,
+                       "\" was already used for a different charge (another user)"));
     }
+    if (!committed->conflict.has_value()) return result;
     if (attempt >= 1) {
       thread_local std::minstd_rand random(static_cast<uint32_t>(StableHash(user_id)));
       absl::SleepFor(absl::Nanoseconds(
@@ -232,12 +250,32 @@ absl::Status SharedEngine::LoadTransaction(absl::string_view user_id,
 
 absl::StatusOr<AuthorizeResponse> SharedEngine::Authorize(const AuthorizeRequest& request) {
   VIGIL_RETURN_IF_ERROR(ValidateAuthorize(request));
-  absl::StatusOr<bool> new_id = state_->ClaimTransaction(request.transaction_id, request.user_id);
-  if (!new_id.ok()) return new_id.status();
-  // A retry, perhaps first decided on another node: answer it from the stored record.
-  if (!*new_id) VIGIL_RETURN_IF_ERROR(LoadTransaction(request.user_id, request.transaction_id));
-  return Serialized<AuthorizeResponse>(request.user_id, Writes::kNew, /*fresh=*/false,
-                                       [&] { return local_->Authorize(request); });
+  const std::string& user_id = request.user_id;
+  const std::string& transaction_id = request.transaction_id;
+  Stripe& stripe = StripeFor(user_id);
+  absl::MutexLock lock(&stripe.mu);
+  // A retry first decided on another node is decided afresh here, and its commit is refused
+  // with the stored record, which then answers it.
+  bool claim_refused = false;
+  absl::StatusOr<AuthorizeResponse> answer = DecideAndCommit<AuthorizeResponse>(
+      stripe, user_id, Writes::kNew, /*fresh=*/false, /*claim=*/transaction_id, &claim_refused,
+      [&] { return local_->Authorize(request); });
+  if (!claim_refused) return answer;
+  // The id is another user's. This user's charge under it may be stored all the same (by this
+  // commit, or by an earlier attempt whose answer was lost), and nobody was told it was approved:
+  // it is released as a charge that failed. If that cannot be stored the amount stays reserved,
+  // which refuses rather than allows, until a retry of this call releases it.
+  if (local_->TransactionUser(transaction_id) == user_id) {
+    absl::StatusOr<std::monostate> released = DecideAndCommit<std::monostate>(
+        stripe, user_id, Writes::kUpdate, /*fresh=*/false, /*claim=*/"", /*claim_refused=*/nullptr,
+        [&]() -> absl::StatusOr<std::monostate> {
+          VIGIL_RETURN_IF_ERROR(local_->ReportOutcome(transaction_id, Outcome::kFailed));
+          return std::monostate{};
+        });
+    if (!released.ok()) return released.status();
+  }
+  local_->ForgetTransaction(transaction_id);  // so that outcomes for it go to its owner
+  return answer;
 }
 
 void SharedEngine::Authorize(const AuthorizeRequest& request, AuthorizeCallback done) {

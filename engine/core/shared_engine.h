@@ -5,17 +5,19 @@
 // as one engine does, with an EngineImpl that holds the users it has seen, and makes every
 // change a compare-and-set on the user's stored record:
 //
-//   1. a charge claims its transaction id across all nodes (another user's: ALREADY_EXISTS);
-//   2. the user's record is read, unless this node holds the current one;
-//   3. the EngineImpl decides, and the change it makes is captured rather than journalled;
-//   4. the change is committed on top of the record it was decided on. When another node
+//   1. the user's record is read, unless this node holds the current one;
+//   2. the EngineImpl decides, and the change it makes is captured rather than journalled;
+//   3. the change is committed on top of the record it was decided on. When another node
 //      changed the user meanwhile, the stored record replaces this node's and the call is
 //      decided again; an answer is given only once its change is stored.
+//   4. a charge's commit also claims its transaction id across users, in the same round trip.
+//      When the id is another user's the answer is ALREADY_EXISTS, and a charge stored under
+//      it for this user is released as failed.
 //
 // A node that holds a user's current record (the usual case when a load balancer keeps a user
-// on one node) pays one round trip for the commit and one for the claim. Calls for one user are
-// serialized on a node: each user maps to one of 4,096 lock stripes, held across the read and
-// the commit, so a call waits only for calls of users of its stripe; the rest proceed and share
+// on one node) pays one round trip a charge: its commit and its claim, sent at once. Calls for one
+// user are serialized on a node: each user maps to one of 4,096 lock stripes, held across the read
+// and the commit, so a call waits only for calls of users of its stripe; the rest proceed and share
 // the round trips. When the store cannot be reached the call is UNAVAILABLE,
 // and the user's record is read again on the next call: nothing is approved on a record the
 // store did not confirm.
@@ -104,6 +106,14 @@ class SharedEngine final : public Engine {
   template <typename T>
   absl::StatusOr<T> Serialized(absl::string_view user_id, Writes writes, bool fresh,
                                absl::FunctionRef<absl::StatusOr<T>()> call);
+  // Serialized's work, for a caller that holds the user's stripe. `claim`: a charge's
+  // transaction id, claimed with its commit; when it is another user's, the call stops with
+  // ALREADY_EXISTS and sets `*claim_refused`, and its change may have been stored.
+  template <typename T>
+  absl::StatusOr<T> DecideAndCommit(Stripe& stripe, absl::string_view user_id, Writes writes,
+                                    bool fresh, absl::string_view claim, bool* claim_refused,
+                                    absl::FunctionRef<absl::StatusOr<T>()> call)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // Reads the user's record into this node. REQUIRES: the user's stripe held.
   absl::Status Load(Stripe& stripe, absl::string_view user_id);
   // Replaces what this node holds with what a refused commit found stored.

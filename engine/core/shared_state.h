@@ -5,12 +5,13 @@
 // user's record carries a token that every commit replaces; an engine commits a change only on
 // top of the record it decided on (compare-and-set), and otherwise gets back what is stored, to
 // decide again. The idempotency records of a user's calls live beside the user and are written
-// in the same commit; a transaction id is also claimed across users, so that one id never
-// serves two users' charges.
+// in the same commit. A charge's transaction id is also claimed across users, so that one id
+// never serves two users' charges; the claim travels with the commit, in the same round trip.
 //
-//   SharedState::UserRecord stored = *state.ReadUser("u-42");          // token "" if none yet
+//   SharedState::UserRecord stored = *state.ReadUser("u-42");     // token "" if none yet
 //   ... decide on stored.user ...
-//   std::optional<SharedState::Conflict> refused = *state.Commit(write);  // nullopt: done
+//   SharedState::Committed committed = *state.Commit(write);
+//   if (committed.conflict.has_value()) ... decide again on what is stored ...
 //
 // Thread-safe. Calls block for a round trip to the store; UNAVAILABLE when it cannot be reached,
 // and then a commit may or may not have been applied (a later read tells).
@@ -53,6 +54,9 @@ class SharedState {
     };
     std::vector<TransactionWrite> transactions;
     std::vector<GrantSnapshot> grants;
+    // A charge's transaction id, claimed for the user across users for as long as idempotency
+    // records are kept. Empty: nothing to claim.
+    std::string claim;
   };
   // Why a commit was refused (the user's token moved, or a record that had to be new exists):
   // what is stored now, for the user and for each record the write named, in its order.
@@ -61,6 +65,14 @@ class SharedState {
     std::vector<std::optional<TransactionSnapshot>> transactions;
     std::vector<std::optional<GrantSnapshot>> grants;
   };
+  struct Committed {
+    // Why the write was refused; nullopt: it was written.
+    std::optional<Conflict> conflict;
+    // The write's claim found its transaction id already another user's. The claim and the
+    // write are independent (they may live on different shards of the store, and go out at
+    // once): the write was made all the same unless it conflicted, and the caller undoes it.
+    bool claim_refused = false;
+  };
 
   virtual ~SharedState() = default;
 
@@ -68,10 +80,6 @@ class SharedState {
   // The idempotency record of `transaction_id`, kept with `user_id`'s; none if it has none.
   virtual absl::StatusOr<std::optional<TransactionSnapshot>> ReadTransaction(
       absl::string_view user_id, absl::string_view transaction_id) = 0;
-  // Claims `transaction_id` for `user_id`, for as long as idempotency records are kept: true when
-  // it was new, false when it was already this user's. ALREADY_EXISTS when another user's.
-  virtual absl::StatusOr<bool> ClaimTransaction(absl::string_view transaction_id,
-                                                absl::string_view user_id) = 0;
   // The user a transaction id was claimed for. NOT_FOUND when none (or it expired).
   virtual absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) = 0;
   // The index of mandates by id, for reads that name only the mandate.
@@ -80,8 +88,9 @@ class SharedState {
   virtual absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) = 0;
 
   // Writes `write` if the user's token is still `write.base_token` and every record that must
-  // be new is; otherwise writes nothing and returns what is stored. nullopt: written.
-  virtual absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) = 0;
+  // be new is; otherwise writes nothing and returns what is stored. Claims `write.claim` either
+  // way. UNAVAILABLE when either could not be confirmed: either may have been applied.
+  virtual absl::StatusOr<Committed> Commit(const Write& write) = 0;
 };
 
 }  // namespace vigil

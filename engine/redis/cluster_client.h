@@ -73,6 +73,13 @@ class ClusterClient {
   void SendBatch(absl::string_view key, std::vector<Command> commands, BatchDone done);
   absl::StatusOr<std::vector<Reply>> CallBatch(absl::string_view key,
                                                std::vector<Command> commands);
+  // Several batches, each on the primary of its own key's slot, sent at once: batches for
+  // different nodes wait for their replies together, one round trip in all. One result each.
+  struct KeyedBatch {
+    std::string key;
+    std::vector<Command> commands;
+  };
+  std::vector<absl::StatusOr<std::vector<Reply>>> CallEach(std::vector<KeyedBatch> batches);
   // Runs `command` on every primary, each in turn (e.g. FUNCTION LOAD); the first failure or
   // error reply, as a status.
   absl::Status CallOnEveryPrimary(const Command& command);
@@ -83,6 +90,9 @@ class ClusterClient {
   absl::Status RefreshSlots();
   // How many times the map was replaced since Connect (for tests and metrics).
   uint64_t map_changes() const { return map_changes_.load(std::memory_order_relaxed); }
+  // How many times a caller waited for replies (Call, CallBatch, CallEach): its round trips,
+  // however many nodes each one reached.
+  uint64_t round_trips() const { return round_trips_.load(std::memory_order_relaxed); }
 
  private:
   struct SlotMap {
@@ -104,6 +114,7 @@ class ClusterClient {
   const ClusterOptions options_;
   std::atomic<const SlotMap*> map_{nullptr};
   std::atomic<uint64_t> map_changes_{0};
+  std::atomic<uint64_t> round_trips_{0};
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<NodeConnection>> nodes_ ABSL_GUARDED_BY(mu_);

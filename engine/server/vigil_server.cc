@@ -117,8 +117,10 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     if (absl::Status status = server->OpenSharedState(options); !status.ok()) return status;
     // The users are the cluster's; the store keeps this node's decision log only.
     restored.reset();
-    server->engine_ = SharedEngine::Create(*std::move(policy), clock, engine_options,
-                                           server->shared_state_.get());
+    std::unique_ptr<SharedEngine> shared = SharedEngine::Create(
+        *std::move(policy), clock, engine_options, server->shared_state_.get());
+    server->shared_engine_ = shared.get();
+    server->engine_ = std::move(shared);
   } else {
     server->engine_ = Engine::Create(*std::move(policy), clock, engine_options);
   }
@@ -508,6 +510,22 @@ std::string VigilServer::MetricsText() {
   AddSample(in_flight, {Label("class", "mandates_users")},
             static_cast<double>(users_admission_->in_flight()));
   families.push_back(std::move(in_flight));
+
+  if (cluster_ != nullptr) {
+    prom::MetricFamily trips =
+        Family("vigil_redis_round_trips_total",
+               "Waits for Redis Cluster replies, each one round trip however many primaries it "
+               "reached",
+               prom::MetricType::Counter);
+    AddSample(trips, {}, static_cast<double>(cluster_->round_trips()));
+    families.push_back(std::move(trips));
+    prom::MetricFamily conflicts =
+        Family("vigil_redis_conflicts_total",
+               "Commits refused because another node changed the user first, then decided again",
+               prom::MetricType::Counter);
+    AddSample(conflicts, {}, static_cast<double>(shared_engine_->conflicts()));
+    families.push_back(std::move(conflicts));
+  }
 
   if (authorizer_ != nullptr) {
     prom::MetricFamily denied =

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "engine/core/clock.h"
 #include "engine/core/engine.h"
+#include "engine/core/shared_engine.h"
 #include "engine/net/policy_authorizer.h"
 #include "engine/net/tls_credentials.h"
 #include "engine/server/admin_http.h"
@@ -171,6 +172,7 @@ class VigilServer {
   std::unique_ptr<store::RedisSharedState> shared_state_;
   Recovery recovery_;
   std::unique_ptr<Engine> engine_;
+  SharedEngine* shared_engine_ = nullptr;  // engine_, on a Redis Cluster; else nullptr
   std::unique_ptr<AuditService> audit_;
   std::unique_ptr<RiskEngineService> risk_engine_;
   std::unique_ptr<MandatesService> mandates_;

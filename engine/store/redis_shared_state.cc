@@ -22,6 +22,7 @@ using redis::Reply;
 //   arriving cannot starve the other's (its retry lands inside its turn).
 // vigil_claim KEYS: t:TXN. ARGV: user, retention (ms).
 //   Returns 1 when the id was new, 0 when it was already this user's, -1 when another user's.
+//   It is sent with a charge's commit, in the same round trip: the two are on different slots.
 constexpr char kLibrary[] = R"lua(#!lua name=vigil
 local function commit(keys, args)
   local user, turn = keys[1], keys[2]
@@ -158,22 +159,6 @@ absl::StatusOr<std::optional<TransactionSnapshot>> RedisSharedState::ReadTransac
   return std::optional<TransactionSnapshot>(*std::move(transaction));
 }
 
-absl::StatusOr<bool> RedisSharedState::ClaimTransaction(absl::string_view transaction_id,
-                                                        absl::string_view user_id) {
-  const std::string key = ClaimKey(transaction_id);
-  absl::StatusOr<Reply> reply =
-      cluster_->Call(key, {"FCALL", "vigil_claim", "1", key, std::string(user_id),
-                           absl::StrCat(absl::ToInt64Milliseconds(options_.retention))});
-  if (!reply.ok()) return reply.status();
-  if (reply->type != Reply::Type::kInteger) return ReplyError("vigil_claim", *reply);
-  if (reply->integer < 0) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("transaction_id: \"", transaction_id,
-                     "\" was already used for a different charge (another user)"));
-  }
-  return reply->integer == 1;
-}
-
 absl::StatusOr<std::string> RedisSharedState::TransactionOwner(absl::string_view transaction_id) {
   const std::string key = ClaimKey(transaction_id);
   absl::StatusOr<Reply> reply = cluster_->Call(key, {"GET", key});
@@ -201,7 +186,7 @@ absl::StatusOr<std::string> RedisSharedState::MandateOwner(absl::string_view man
   return reply->text;
 }
 
-absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::Commit(const Write& write) {
+absl::StatusOr<SharedState::Committed> RedisSharedState::Commit(const Write& write) {
   const std::string user_key = UserKey(write.user_id);
   const size_t records = write.transactions.size() + write.grants.size();
   Command call = {"FCALL", "vigil_commit", absl::StrCat(2 + records), user_key,
@@ -227,28 +212,43 @@ absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::Commit(co
     call.push_back("n");
     call.push_back(Encode(grant).SerializeAsString());
   }
-  std::vector<Command> batch;
-  batch.push_back(std::move(call));
+  std::vector<redis::ClusterClient::KeyedBatch> batches(1);
+  batches[0].key = user_key;
+  batches[0].commands.push_back(std::move(call));
   if (options_.wait_replicas > 0) {
-    batch.push_back({"WAIT", absl::StrCat(options_.wait_replicas),
-                     absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
+    batches[0].commands.push_back({"WAIT", absl::StrCat(options_.wait_replicas),
+                                   absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
   }
-  absl::StatusOr<std::vector<Reply>> replies = cluster_->CallBatch(user_key, std::move(batch));
-  if (!replies.ok()) return replies.status();
-  const Reply& reply = replies->front();
+  // The claim goes to its own slot's primary at the same time as the commit: one round trip.
+  if (!write.claim.empty()) {
+    const std::string claim_key = ClaimKey(write.claim);
+    batches.push_back({claim_key,
+                       {{"FCALL", "vigil_claim", "1", claim_key, write.user_id,
+                         absl::StrCat(absl::ToInt64Milliseconds(options_.retention))}}});
+  }
+  std::vector<absl::StatusOr<std::vector<Reply>>> replies = cluster_->CallEach(std::move(batches));
+  Committed committed;
+  if (replies.size() > 1) {
+    if (!replies[1].ok()) return replies[1].status();
+    const Reply& claimed = replies[1]->front();
+    if (claimed.type != Reply::Type::kInteger) return ReplyError("vigil_claim", claimed);
+    committed.claim_refused = claimed.integer < 0;
+  }
+  if (!replies[0].ok()) return replies[0].status();
+  const Reply& reply = replies[0]->front();
   if (reply.is_error() || reply.elements.empty()) return ReplyError("vigil_commit", reply);
   if (reply.elements[0].text == "OK") {
-    if (options_.wait_replicas > 0 && (*replies)[1].integer < options_.wait_replicas) {
+    if (options_.wait_replicas > 0 && (*replies[0])[1].integer < options_.wait_replicas) {
       return absl::UnavailableError(
-          absl::StrCat("redis: the commit reached ", (*replies)[1].integer, " of ",
+          absl::StrCat("redis: the commit reached ", (*replies[0])[1].integer, " of ",
                        options_.wait_replicas, " replicas in time; its fate is unknown"));
     }
-    return std::optional<Conflict>();
+    return committed;
   }
   if (reply.elements[0].text != "CONFLICT" || reply.elements.size() != 4 + records) {
     return ReplyError("vigil_commit", reply);
   }
-  Conflict conflict;
+  Conflict& conflict = committed.conflict.emplace();
   absl::StatusOr<UserRecord> user =
       UserRecordOf(reply.elements[1].text, reply.elements[2].text, reply.elements[3].text);
   if (!user.ok()) return user.status();
@@ -272,7 +272,7 @@ absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::Commit(co
     if (!stored.ok()) return stored.status();
     conflict.grants.push_back(*std::move(stored));
   }
-  return std::optional<Conflict>(std::move(conflict));
+  return committed;
 }
 
 }  // namespace vigil::store

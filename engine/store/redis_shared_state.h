@@ -16,9 +16,10 @@
 // The functions are a library (FUNCTION LOAD REPLACE, on every primary at start): unlike the
 // script cache, functions are replicated and persisted, so they survive restarts and failover.
 //
-// Costs a call: a read is one round trip (HMGET), a commit one (FCALL, with WAIT after it in
-// the same batch when `wait_replicas` > 0), a claim one. Round trips to one primary are
-// pipelined with every other call to it (engine/redis/node_connection.h).
+// Costs a call: a read is one round trip (HMGET); a commit one (FCALL, with WAIT after it in
+// the same batch when `wait_replicas` > 0), and a charge's claim of its id goes out with it, to
+// its own primary, so that the two wait together. Round trips to one primary are pipelined with
+// every other call to it (engine/redis/node_connection.h).
 //
 // Thread-safe.
 
@@ -56,12 +57,10 @@ class RedisSharedState final : public SharedState {
   absl::StatusOr<UserRecord> ReadUser(absl::string_view user_id) override;
   absl::StatusOr<std::optional<TransactionSnapshot>> ReadTransaction(
       absl::string_view user_id, absl::string_view transaction_id) override;
-  absl::StatusOr<bool> ClaimTransaction(absl::string_view transaction_id,
-                                        absl::string_view user_id) override;
   absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) override;
   absl::Status SetMandateOwner(absl::string_view mandate_id, absl::string_view user_id) override;
   absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) override;
-  absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) override;
+  absl::StatusOr<Committed> Commit(const Write& write) override;
 
   // The library of functions, as FUNCTION LOAD takes it.
   static const char* FunctionLibrary();

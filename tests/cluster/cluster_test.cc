@@ -20,12 +20,16 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "http_get.h"
 #include "local_cluster.h"
 #include "vigil/v1/vigil.grpc.pb.h"
 
@@ -55,16 +59,17 @@ int FreePort() {
 // One vigild on the cluster.
 class Node {
  public:
-  explicit Node(int wait_replicas = 0) : port_(FreePort()) {
+  explicit Node(int wait_replicas = 0) : port_(FreePort()), admin_port_(FreePort()) {
     pid_ = fork();
     if (pid_ == 0) {
       const std::string listen = absl::StrCat("127.0.0.1:", port_);
+      const std::string admin = absl::StrCat("127.0.0.1:", admin_port_);
       const std::string seeds = absl::StrJoin(TheCluster()->seeds(), ",");
       const std::string wait = absl::StrCat(wait_replicas);
       freopen("/dev/null", "w", stderr);
       execl(VIGIL_VIGILD, VIGIL_VIGILD, "--listen", listen.c_str(), "--rules", VIGIL_RULES_DIR,
             "--redis-cluster", seeds.c_str(), "--redis-wait-replicas", wait.c_str(),
-            "--trust-client-time", "--rules-poll-ms", "0", "--admin-listen", "",
+            "--trust-client-time", "--rules-poll-ms", "0", "--admin-listen", admin.c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -84,6 +89,16 @@ class Node {
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = -1;
+  }
+
+  // A counter's value from the admin server's /metrics; -1 if it is not there.
+  double Counter(const std::string& name) {
+    const testing::HttpReply reply = testing::HttpGet(admin_port_, "/metrics");
+    for (absl::string_view line : absl::StrSplit(reply.body, '\n')) {
+      double value = 0;
+      if (absl::ConsumePrefix(&line, name + " ") && absl::SimpleAtod(line, &value)) return value;
+    }
+    return -1;
   }
 
   grpc::Status Authorize(const v1::AuthorizeRequest& request, v1::AuthorizeResponse* response) {
@@ -131,6 +146,7 @@ class Node {
 
  private:
   int port_;
+  int admin_port_;
   pid_t pid_ = -1;
   bool serving_ = false;
   std::shared_ptr<grpc::Channel> channel_;
@@ -273,6 +289,33 @@ TEST_F(ClusterTest, ARetryOnTheOtherNodeGetsTheFirstAnswer) {
   EXPECT_EQ(retry.SerializeAsString(), first.SerializeAsString());
   EXPECT_EQ(b.Authorize(Charge(Id("t"), user, 5001, kMorning), &retry).error_code(),
             grpc::StatusCode::ALREADY_EXISTS);
+  // An id B has never seen, already another user's: B learns it from the claim that goes out
+  // with its commit.
+  ASSERT_TRUE(a.Authorize(Charge(Id("t2"), user, 5000, kMorning), &first).ok());
+  EXPECT_EQ(b.Authorize(Charge(Id("t2"), Id("v"), 5000, kMorning), &retry).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+}
+
+TEST_F(ClusterTest, AChargeOfAUserTheNodeHoldsIsOneRoundTripToRedis) {
+  Node a;
+  ASSERT_TRUE(a.serving());
+  const std::string user = Id("u");
+  v1::Mandate mandate;
+  ASSERT_TRUE(a.Grant(user, &mandate).ok());
+  v1::AuthorizeResponse response;
+  ASSERT_TRUE(a.Authorize(Charge(Id("warm"), user, 100, kMorning), &response).ok());
+  const double before = a.Counter("vigil_redis_round_trips_total");
+  ASSERT_GE(before, 2) << "the grant and the first charge went to Redis";
+  constexpr int kCharges = 20;
+  for (int i = 0; i < kCharges; ++i) {
+    // Ten minutes apart, within the rules' velocity limits.
+    const int64_t time_ms = kMorning + (i + 1) * 10 * kMinute;
+    ASSERT_TRUE(a.Authorize(Charge(Id(absl::StrCat("t", i)), user, 100, time_ms), &response).ok());
+    EXPECT_EQ(response.decision(), v1::APPROVE) << Codes(response);
+  }
+  // Each charge's commit and the claim of its id went out together.
+  EXPECT_EQ(a.Counter("vigil_redis_round_trips_total") - before, kCharges);
+  EXPECT_EQ(a.Counter("vigil_redis_conflicts_total"), 0) << "one node alone never conflicts";
 }
 
 TEST_F(ClusterTest, WhatAKilledNodeAcknowledgedIsAllOnTheOther) {

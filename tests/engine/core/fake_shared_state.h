@@ -35,16 +35,6 @@ class FakeSharedState final : public SharedState {
     if (it == transactions_.end()) return std::optional<TransactionSnapshot>();
     return std::optional<TransactionSnapshot>(it->second);
   }
-  absl::StatusOr<bool> ClaimTransaction(absl::string_view transaction_id,
-                                        absl::string_view user_id) override {
-    absl::MutexLock lock(&mu_);
-    auto [it, inserted] = claims_.emplace(std::string(transaction_id), std::string(user_id));
-    if (!inserted && it->second != user_id) {
-      return absl::AlreadyExistsError(absl::StrCat("transaction_id: \"", transaction_id,
-                                                   "\" was already used for another user"));
-    }
-    return inserted;
-  }
   absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) override {
     absl::MutexLock lock(&mu_);
     auto it = claims_.find(std::string(transaction_id));
@@ -63,13 +53,18 @@ class FakeSharedState final : public SharedState {
     return it->second;
   }
 
-  absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) override {
+  absl::StatusOr<Committed> Commit(const Write& write) override {
     // The way to the store, which other nodes' commits take at the same time.
     absl::SleepFor(commit_delay_);
     absl::MutexLock lock(&mu_);
     if (fail_commits_ > 0) {
       fail_commits_ -= 1;
       return absl::UnavailableError("the store is down");
+    }
+    Committed committed;
+    if (!write.claim.empty()) {
+      auto [claim, inserted] = claims_.emplace(write.claim, write.user_id);
+      committed.claim_refused = !inserted && claim->second != write.user_id;
     }
     UserRecord& stored = users_[write.user_id];
     // Taking turns, as RedisSharedState does: a writer refused because the token moved has the
@@ -96,7 +91,8 @@ class FakeSharedState final : public SharedState {
     }
     if (conflict) {
       found.user = stored;
-      return std::optional<Conflict>(std::move(found));
+      committed.conflict = std::move(found);
+      return committed;
     }
     stored = UserRecord{write.new_token, write.user, write.time_floor_ms};
     turns_.erase(write.user_id);
@@ -111,7 +107,7 @@ class FakeSharedState final : public SharedState {
       lose_replies_ -= 1;
       return absl::UnavailableError("the reply was lost");
     }
-    return std::optional<Conflict>();
+    return committed;
   }
 
   // How long each commit takes to reach the store (a round trip's worth of time in which

@@ -159,6 +159,31 @@ TEST_F(SharedEngineTest, ARetryOnTheOtherNodeGetsTheFirstAnswerAndCountsOnce) {
             absl::StatusCode::kAlreadyExists);
 }
 
+TEST_F(SharedEngineTest, AnIdAnotherUserHoldsIsRefusedAndTheChargeStoredUnderItReleased) {
+  Node a = MakeNode(1);
+  Node b = MakeNode(2);
+  ASSERT_TRUE(a.engine->GrantMandate(Grant("u", "shop", kMorning)).ok());
+  ASSERT_TRUE(b.engine->GrantMandate(Grant("v", "shop", kMorning)).ok());
+  ASSERT_EQ(a.engine->Authorize(Charge("t", "u", 100000))->decision, Decision::kApprove);
+  // B has never seen "t": it decides v's charge, and its claim of the id goes out with the
+  // commit, so the charge is stored before B learns that the id is u's.
+  EXPECT_EQ(b.engine->Authorize(Charge("t", "v", 100000)).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  absl::StatusOr<std::optional<TransactionSnapshot>> stored = state_.ReadTransaction("v", "t");
+  ASSERT_TRUE(stored.ok() && stored->has_value()) << "the refused charge was stored...";
+  EXPECT_TRUE((*stored)->released) << "...and released";
+  // Nothing of it counts: v's whole 2,000 CNY daily cap is left.
+  for (const char* txn : {"v1", "v2"}) {
+    absl::StatusOr<AuthorizeResponse> charge = b.engine->Authorize(Charge(txn, "v", 100000));
+    ASSERT_TRUE(charge.ok()) << charge.status();
+    EXPECT_EQ(charge->decision, Decision::kApprove) << txn;
+    EXPECT_THAT(Codes(*charge), IsEmpty()) << txn;
+  }
+  // And an outcome for "t" on B is u's: it releases u's 1,000 CNY.
+  ASSERT_TRUE(b.engine->ReportOutcome("t", Outcome::kFailed).ok());
+  EXPECT_TRUE((*state_.ReadTransaction("u", "t"))->released);
+}
+
 TEST_F(SharedEngineTest, AnOutcomeReportedToTheOtherNodeReleasesTheAmountOnce) {
   Node a = MakeNode(1);
   Node b = MakeNode(2);
