@@ -143,6 +143,7 @@ class Recorder {
     if (done < measure_from_ || done >= measure_until_) return;
     if (!status.ok()) {
       errors_[status.error_code()] += 1;
+      first_errors_.emplace(status.error_code(), status.error_message());
       return;
     }
     switch (kind) {
@@ -209,6 +210,7 @@ class Recorder {
     size_t calls = 0;
     double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
     std::map<int, int64_t> errors;
+    std::map<int, std::string> first_errors;  // the first message of each code
     std::map<int, int64_t> decisions;         // ordinary charges
     std::map<int, int64_t> attack_decisions;  // charges in attack bursts
     size_t mandate_ops = 0;
@@ -229,6 +231,7 @@ class Recorder {
     summary.p999_ms = authorize_.At(0.999);
     summary.max_ms = authorize_.At(1.0);
     summary.errors = errors_;
+    summary.first_errors = first_errors_;
     summary.decisions = decisions_;
     summary.attack_decisions = attack_decisions_;
     summary.mandate_ops = mandate_ops_.us.size();
@@ -259,6 +262,7 @@ class Recorder {
   static constexpr double kBucketUs = 10;
   std::vector<uint64_t> so_far_ ABSL_GUARDED_BY(mu_) = std::vector<uint64_t>(100'000);
   std::map<int, int64_t> errors_ ABSL_GUARDED_BY(mu_);
+  std::map<int, std::string> first_errors_ ABSL_GUARDED_BY(mu_);
   std::map<int, int64_t> decisions_ ABSL_GUARDED_BY(mu_);
   std::map<int, int64_t> attack_decisions_ ABSL_GUARDED_BY(mu_);
 };
@@ -755,6 +759,10 @@ int main(int argc, char** argv) {
         "%zu failed\n",
         summary.revoke_all, summary.revoke_all_p50_ms, summary.revoke_all_p99_ms,
         summary.revoke_all_max_ms, summary.revoke_all_errors);
+  }
+  for (const auto& [code, message] : summary.first_errors) {
+    std::fprintf(stderr, "vigil-bench: the first %s said: %s\n", CodeName(code).c_str(),
+                 message.c_str());
   }
   const int rc = summary.calls > 0 && summary.errors.empty() ? 0 : 1;
   if (load.in_flight() > 0) {
