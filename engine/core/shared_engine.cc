@@ -174,6 +174,7 @@ absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_vie
                        "\" was already used for a different charge (another user)"));
     }
     if (!committed->conflict.has_value()) return result;
+    claim = {};  // claimed for this user: the next attempts go to the user's primary alone
     if (attempt >= 1) {
       thread_local std::minstd_rand random(static_cast<uint32_t>(StableHash(user_id)));
       absl::SleepFor(absl::Nanoseconds(

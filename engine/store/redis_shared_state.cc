@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/store/state_codec.h"
@@ -19,10 +20,8 @@ using redis::Reply;
 //   Returns {"OK"}, or {"CONFLICT", token, state, floor, each record's stored value or nil}.
 //   Taking turns: a writer refused because the user's token moved is given the user for `turn`
 //   ms, in which other writers are refused, so that a node whose calls for the user keep
-//   arriving cannot starve the other's (its retry lands inside its turn).
-// vigil_claim KEYS: t:TXN. ARGV: user, retention (ms).
-//   Returns 1 when the id was new, 0 when it was already this user's, -1 when another user's.
-//   It is sent with a charge's commit, in the same round trip: the two are on different slots.
+//   arriving cannot starve the other's (its retry lands inside its turn). Not a writer that a
+//   record it had to create already exists for: it answers from that record instead.
 constexpr char kLibrary[] = R"lua(#!lua name=vigil
 local function commit(keys, args)
   local user, turn = keys[1], keys[2]
@@ -30,14 +29,16 @@ local function commit(keys, args)
   local holder = redis.call('GET', turn)
   local current = redis.call('HGET', user, 't') or ''
   local ok = current == args[2] and (not holder or holder == writer)
-  local stored = {}
+  local stored, exists = {}, false
   for i = 3, #keys do
     local value = redis.call('GET', keys[i])
     stored[i - 2] = value
-    if value and args[6 + 2 * (i - 2)] == 'n' then ok = false end
+    if value and args[6 + 2 * (i - 2)] == 'n' then exists = true end
   end
+  ok = ok and not exists
   if not ok then
-    if current ~= args[2] and not holder then
+    -- A writer whose new record exists will answer from it, not commit again: no turn.
+    if current ~= args[2] and not holder and not exists then
       redis.call('SET', turn, writer, 'PX', args[7])
     end
     local now = redis.call('HMGET', user, 't', 's', 'f')
@@ -58,14 +59,7 @@ local function commit(keys, args)
   return {'OK'}
 end
 
-local function claim(keys, args)
-  if redis.call('SET', keys[1], args[1], 'NX', 'PX', args[2]) then return 1 end
-  if redis.call('GET', keys[1]) == args[1] then return 0 end
-  return -1
-end
-
 redis.register_function('vigil_commit', commit)
-redis.register_function('vigil_claim', claim)
 )lua";
 
 std::string UserKey(absl::string_view user_id) { return absl::StrCat("{u:", user_id, "}"); }
@@ -128,8 +122,6 @@ absl::StatusOr<GrantSnapshot> GrantOf(const std::string& bytes) {
 
 }  // namespace
 
-const char* RedisSharedState::FunctionLibrary() { return kLibrary; }
-
 absl::StatusOr<std::unique_ptr<RedisSharedState>> RedisSharedState::Create(
     redis::ClusterClient* cluster, RedisSharedStateOptions options) {
   if (absl::Status loaded = cluster->CallOnEveryPrimary({"FUNCTION", "LOAD", "REPLACE", kLibrary});
@@ -187,6 +179,23 @@ absl::StatusOr<std::string> RedisSharedState::MandateOwner(absl::string_view man
 }
 
 absl::StatusOr<SharedState::Committed> RedisSharedState::Commit(const Write& write) {
+  absl::StatusOr<Committed> committed = CommitOnce(write);
+  if (!absl::IsNotFound(committed.status())) return committed;
+  // The user's primary has no library: one that joined the cluster after this node started.
+  // Nothing was written (the claim, if it was made, is this user's): load it there, and again.
+  const std::string user_key = UserKey(write.user_id);
+  absl::StatusOr<Reply> loaded =
+      cluster_->Call(user_key, {"FUNCTION", "LOAD", "REPLACE", kLibrary});
+  if (!loaded.ok()) return loaded.status();
+  if (loaded->is_error()) return ReplyError("FUNCTION LOAD", *loaded);
+  committed = CommitOnce(write);
+  if (absl::IsNotFound(committed.status())) {
+    return absl::UnavailableError(committed.status().message());
+  }
+  return committed;
+}
+
+absl::StatusOr<SharedState::Committed> RedisSharedState::CommitOnce(const Write& write) {
   const std::string user_key = UserKey(write.user_id);
   const size_t records = write.transactions.size() + write.grants.size();
   Command call = {"FCALL", "vigil_commit", absl::StrCat(2 + records), user_key,
@@ -220,10 +229,11 @@ absl::StatusOr<SharedState::Committed> RedisSharedState::Commit(const Write& wri
                                    absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
   }
   // The claim goes to its own slot's primary at the same time as the commit: one round trip.
+  // SET NX GET: sets the id's user if it has none, and returns the one it had.
   if (!write.claim.empty()) {
     const std::string claim_key = ClaimKey(write.claim);
     batches.push_back({claim_key,
-                       {{"FCALL", "vigil_claim", "1", claim_key, write.user_id,
+                       {{"SET", claim_key, write.user_id, "NX", "GET", "PX",
                          absl::StrCat(absl::ToInt64Milliseconds(options_.retention))}}});
   }
   std::vector<absl::StatusOr<std::vector<Reply>>> replies = cluster_->CallEach(std::move(batches));
@@ -231,11 +241,16 @@ absl::StatusOr<SharedState::Committed> RedisSharedState::Commit(const Write& wri
   if (replies.size() > 1) {
     if (!replies[1].ok()) return replies[1].status();
     const Reply& claimed = replies[1]->front();
-    if (claimed.type != Reply::Type::kInteger) return ReplyError("vigil_claim", claimed);
-    committed.claim_refused = claimed.integer < 0;
+    if (!claimed.is_nil() && claimed.type != Reply::Type::kString) {
+      return ReplyError("SET NX GET", claimed);
+    }
+    committed.claim_refused = !claimed.is_nil() && claimed.text != write.user_id;
   }
   if (!replies[0].ok()) return replies[0].status();
   const Reply& reply = replies[0]->front();
+  if (reply.is_error() && absl::StartsWith(reply.text, "ERR Function not found")) {
+    return absl::NotFoundError(absl::StrCat("redis: vigil_commit: ", reply.text));
+  }
   if (reply.is_error() || reply.elements.empty()) return ReplyError("vigil_commit", reply);
   if (reply.elements[0].text == "OK") {
     if (options_.wait_replicas > 0 && (*replies[0])[1].integer < options_.wait_replicas) {

@@ -10,11 +10,12 @@
 //                       its commit was refused (so that two nodes take turns)
 //   {u:ID}:t:TXN        store.v1.TransactionState, expiring after the idempotency retention
 //   {u:ID}:g:REQUEST    store.v1.GrantState, the same
-//   t:TXN               the user a transaction id was claimed for (vigil_claim), the same
+//   t:TXN               the user a transaction id was claimed for, the same
 //   m:MANDATE           the user a mandate belongs to
 //
-// The functions are a library (FUNCTION LOAD REPLACE, on every primary at start): unlike the
-// script cache, functions are replicated and persisted, so they survive restarts and failover.
+// The functions are a library (FUNCTION LOAD REPLACE, on every primary at start, and on a
+// primary that joins later when a commit first finds it missing): unlike the script cache,
+// functions are replicated and persisted, so they survive restarts and failover.
 //
 // Costs a call: a read is one round trip (HMGET); a commit one (FCALL, with WAIT after it in
 // the same batch when `wait_replicas` > 0), and a charge's claim of its id goes out with it, to
@@ -42,8 +43,9 @@ struct RedisSharedStateOptions {
   int wait_replicas = 0;
   absl::Duration wait_timeout = absl::Milliseconds(100);
   // How long a node whose commit was refused has the user to itself: enough for its retry's
-  // round trip.
-  absl::Duration turn = absl::Milliseconds(20);
+  // round trip on a loaded node (a loaded two-core test machine needs over 20 ms), and the
+  // longest others wait if that node dies meanwhile.
+  absl::Duration turn = absl::Milliseconds(100);
 };
 
 class RedisSharedState final : public SharedState {
@@ -62,12 +64,11 @@ class RedisSharedState final : public SharedState {
   absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) override;
   absl::StatusOr<Committed> Commit(const Write& write) override;
 
-  // The library of functions, as FUNCTION LOAD takes it.
-  static const char* FunctionLibrary();
-
  private:
   RedisSharedState(redis::ClusterClient* cluster, RedisSharedStateOptions options)
       : cluster_(cluster), options_(options) {}
+  // Commit, once. NOT_FOUND when the user's primary has no vigil_commit (nothing was written).
+  absl::StatusOr<Committed> CommitOnce(const Write& write);
 
   redis::ClusterClient* const cluster_;
   const RedisSharedStateOptions options_;

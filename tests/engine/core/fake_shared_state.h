@@ -73,22 +73,25 @@ class FakeSharedState final : public SharedState {
     Turn& turn = turns_[write.user_id];
     const bool others_turn = turn.until > now && turn.writer != write.writer;
     const bool moved = stored.token != write.base_token;
-    if (moved && turn.until <= now) turn = Turn{write.writer, now + absl::Milliseconds(20)};
-    bool conflict = moved || others_turn;
+    bool exists = false;  // a record that had to be new
     Conflict found;
     for (const Write::TransactionWrite& transaction : write.transactions) {
       auto it = transactions_.find({write.user_id, transaction.record.transaction_id});
-      conflict = conflict || (transaction.must_be_new && it != transactions_.end());
+      exists = exists || (transaction.must_be_new && it != transactions_.end());
       found.transactions.push_back(it == transactions_.end()
                                        ? std::nullopt
                                        : std::optional<TransactionSnapshot>(it->second));
     }
     for (const GrantSnapshot& grant : write.grants) {
       auto it = grants_.find({write.user_id, grant.request.request_id});
-      conflict = conflict || it != grants_.end();
+      exists = exists || it != grants_.end();
       found.grants.push_back(it == grants_.end() ? std::nullopt
                                                  : std::optional<GrantSnapshot>(it->second));
     }
+    if (moved && !exists && turn.until <= now) {
+      turn = Turn{write.writer, now + absl::Milliseconds(20)};
+    }
+    const bool conflict = moved || others_turn || exists;
     if (conflict) {
       found.user = stored;
       committed.conflict = std::move(found);

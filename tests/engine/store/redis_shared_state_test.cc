@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/core/shared_engine.h"
+#include "engine/redis/key_slot.h"
 #include "engine/rules/rule_set.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -169,6 +170,26 @@ TEST_F(RedisSharedStateTest, ARevocationAndAnOutcomeOnOneNodeHoldOnTheOther) {
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->decision, Decision::kChallenge);
   EXPECT_THAT(Codes(*after), ElementsAre("MANDATE_REVOKED"));
+}
+
+TEST_F(RedisSharedStateTest, APrimaryWithoutTheFunctionsIsGivenThemByTheFirstCommit) {
+  Node node = MakeNode(4);
+  const std::string user = User("u");
+  // The user's primary lost the library after the node loaded it, as a primary that joins the
+  // cluster later never had it.
+  const redis::LocalCluster::Primary primary =
+      redis::TheCluster()->PrimaryOf(redis::KeySlot(absl::StrCat("{u:", user, "}")));
+  ASSERT_FALSE(primary.address.empty());
+  const int index = redis::TheCluster()->IndexOf(primary.address);
+  ASSERT_EQ(redis::TheCluster()->Cli(index, "FUNCTION FLUSH"), "OK");
+  ASSERT_EQ(redis::TheCluster()->Cli(index, "FUNCTION LIST"), "");
+
+  absl::StatusOr<Mandate> granted = node.engine->GrantMandate(Grant(user));
+  ASSERT_TRUE(granted.ok()) << granted.status();
+  absl::StatusOr<AuthorizeResponse> charge = node.engine->Authorize(Charge("t1", user, 100));
+  ASSERT_TRUE(charge.ok()) << charge.status();
+  EXPECT_EQ(charge->decision, Decision::kApprove);
+  EXPECT_THAT(redis::TheCluster()->Cli(index, "FUNCTION LIST"), ::testing::HasSubstr("vigil"));
 }
 
 TEST_F(RedisSharedStateTest, AStoreThatDoesNotAnswerApprovesNothing) {
