@@ -14,12 +14,17 @@
 namespace vigil {
 namespace {
 
-// Decisions again after conflicts before a call gives up. Each conflict means another node
-// committed for the same user in between: a node whose calls for a user keep coming can win
-// many times in a row, so from the third attempt on the loser waits a little (up to 100 µs a
-// conflict, at random) to let the other's burst through.
+// Decisions again after conflicts before a call gives up. Each such conflict means another
+// node committed for the same user in between: a node whose calls for a user keep coming can
+// win many times in a row, so from the third attempt on the loser waits a little (up to 100 µs
+// a conflict, at random) to let the other's burst through.
 constexpr int kMaxAttempts = 16;
 constexpr int64_t kBackoffNsPerConflict = 100'000;
+// A commit refused because another node has the user's turn is no such conflict: the call
+// waits for the turn to pass, a slice at a time (the turn ends early when its node commits),
+// with the user's stripe free meanwhile. A call gives up after this long all told.
+constexpr absl::Duration kTurnWaitSlice = absl::Milliseconds(5);
+constexpr absl::Duration kGiveUpAfter = absl::Seconds(2);
 
 // Where the change of the call running on this thread goes, and the time floor of its user.
 thread_local StateChange* capture_target = nullptr;
@@ -123,7 +128,8 @@ absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_vie
                                                 Writes writes, bool fresh, absl::string_view claim,
                                                 bool* claim_refused,
                                                 absl::FunctionRef<absl::StatusOr<T>()> call) {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  const absl::Time give_up = absl::Now() + kGiveUpAfter;
+  for (int attempt = 0; attempt < kMaxAttempts && absl::Now() < give_up;) {
     if (fresh || !stripe.known.contains(user_id)) VIGIL_RETURN_IF_ERROR(Load(stripe, user_id));
     SharedState::UserRecord& record = stripe.known.find(user_id)->second;
     StateChange change;
@@ -175,7 +181,13 @@ absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_vie
     }
     if (!committed->conflict.has_value()) return result;
     claim = {};  // claimed for this user: the next attempts go to the user's primary alone
-    if (attempt >= 1) {
+    if (committed->conflict->others_turn > absl::ZeroDuration()) {
+      stripe.mu.Unlock();
+      absl::SleepFor(std::min(committed->conflict->others_turn, kTurnWaitSlice));
+      stripe.mu.Lock();
+      continue;
+    }
+    if (++attempt >= 2) {
       thread_local std::minstd_rand random(static_cast<uint32_t>(StableHash(user_id)));
       absl::SleepFor(absl::Nanoseconds(
           std::uniform_int_distribution<int64_t>(0, kBackoffNsPerConflict * attempt)(random)));

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "engine/core/journal.h"
 
 namespace vigil {
@@ -62,6 +63,9 @@ class SharedState {
   // what is stored now, for the user and for each record the write named, in its order.
   struct Conflict {
     UserRecord user;
+    // How long another writer has the user to itself (see Write::writer): a commit before then
+    // is refused whatever it is based on. Zero when no other writer has.
+    absl::Duration others_turn = absl::ZeroDuration();
     std::vector<std::optional<TransactionSnapshot>> transactions;
     std::vector<std::optional<GrantSnapshot>> grants;
   };

@@ -1,5 +1,6 @@
 #include "engine/store/redis_shared_state.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -17,7 +18,8 @@ using redis::Reply;
 // vigil_commit KEYS: the user's hash, the user's turn key, then the records written with it.
 //   ARGV: writer, base token, new token, state, time floor, retention (ms), turn (ms), then a
 //   kind ("n": must be new, "u": update) and a value for each record.
-//   Returns {"OK"}, or {"CONFLICT", token, state, floor, each record's stored value or nil}.
+//   Returns {"OK"}, or {"CONFLICT", token, state, floor, wait, each record's stored value or
+//   nil}, where wait is how many ms another writer's turn has left (0: none).
 //   Taking turns: a writer refused because the user's token moved is given the user for `turn`
 //   ms, in which other writers are refused, so that a node whose calls for the user keep
 //   arriving cannot starve the other's (its retry lands inside its turn). Not a writer that a
@@ -41,9 +43,11 @@ local function commit(keys, args)
     if current ~= args[2] and not holder and not exists then
       redis.call('SET', turn, writer, 'PX', args[7])
     end
+    local wait = 0
+    if holder and holder ~= writer then wait = redis.call('PTTL', turn) end
     local now = redis.call('HMGET', user, 't', 's', 'f')
-    local reply = {'CONFLICT', now[1] or '', now[2] or '', now[3] or '0'}
-    for i = 1, #stored do reply[4 + i] = stored[i] end
+    local reply = {'CONFLICT', now[1] or '', now[2] or '', now[3] or '0', wait}
+    for i = 1, #stored do reply[5 + i] = stored[i] end
     return reply
   end
   redis.call('HSET', user, 't', args[3], 's', args[4], 'f', args[5])
@@ -260,7 +264,8 @@ absl::StatusOr<SharedState::Committed> RedisSharedState::CommitOnce(const Write&
     }
     return committed;
   }
-  if (reply.elements[0].text != "CONFLICT" || reply.elements.size() != 4 + records) {
+  if (reply.elements[0].text != "CONFLICT" || reply.elements.size() != 5 + records ||
+      reply.elements[4].type != Reply::Type::kInteger) {
     return ReplyError("vigil_commit", reply);
   }
   Conflict& conflict = committed.conflict.emplace();
@@ -268,7 +273,8 @@ absl::StatusOr<SharedState::Committed> RedisSharedState::CommitOnce(const Write&
       UserRecordOf(reply.elements[1].text, reply.elements[2].text, reply.elements[3].text);
   if (!user.ok()) return user.status();
   conflict.user = *std::move(user);
-  size_t next = 4;
+  conflict.others_turn = absl::Milliseconds(std::max<int64_t>(0, reply.elements[4].integer));
+  size_t next = 5;
   for (size_t i = 0; i < write.transactions.size(); ++i, ++next) {
     if (reply.elements[next].is_nil()) {
       conflict.transactions.emplace_back();

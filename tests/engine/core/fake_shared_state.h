@@ -24,6 +24,7 @@ class FakeSharedState final : public SharedState {
  public:
   absl::StatusOr<UserRecord> ReadUser(absl::string_view user_id) override {
     absl::MutexLock lock(&mu_);
+    if (down_) return Down();
     reads_ += 1;
     auto it = users_.find(std::string(user_id));
     return it == users_.end() ? UserRecord{} : it->second;
@@ -31,23 +32,27 @@ class FakeSharedState final : public SharedState {
   absl::StatusOr<std::optional<TransactionSnapshot>> ReadTransaction(
       absl::string_view user_id, absl::string_view transaction_id) override {
     absl::MutexLock lock(&mu_);
+    if (down_) return Down();
     auto it = transactions_.find({std::string(user_id), std::string(transaction_id)});
     if (it == transactions_.end()) return std::optional<TransactionSnapshot>();
     return std::optional<TransactionSnapshot>(it->second);
   }
   absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) override {
     absl::MutexLock lock(&mu_);
+    if (down_) return Down();
     auto it = claims_.find(std::string(transaction_id));
     if (it == claims_.end()) return absl::NotFoundError("no such transaction");
     return it->second;
   }
   absl::Status SetMandateOwner(absl::string_view mandate_id, absl::string_view user_id) override {
     absl::MutexLock lock(&mu_);
+    if (down_) return Down();
     mandates_[std::string(mandate_id)] = std::string(user_id);
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) override {
     absl::MutexLock lock(&mu_);
+    if (down_) return Down();
     auto it = mandates_.find(std::string(mandate_id));
     if (it == mandates_.end()) return absl::NotFoundError("no such mandate");
     return it->second;
@@ -57,6 +62,7 @@ class FakeSharedState final : public SharedState {
     // The way to the store, which other nodes' commits take at the same time.
     absl::SleepFor(commit_delay_);
     absl::MutexLock lock(&mu_);
+    if (down_) return Down();
     if (fail_commits_ > 0) {
       fail_commits_ -= 1;
       return absl::UnavailableError("the store is down");
@@ -94,6 +100,7 @@ class FakeSharedState final : public SharedState {
     const bool conflict = moved || others_turn || exists;
     if (conflict) {
       found.user = stored;
+      if (others_turn) found.others_turn = turn.until - now;
       committed.conflict = std::move(found);
       return committed;
     }
@@ -116,6 +123,11 @@ class FakeSharedState final : public SharedState {
   // How long each commit takes to reach the store (a round trip's worth of time in which
   // others can commit first). Set before the engines run.
   void SetCommitDelay(absl::Duration delay) { commit_delay_ = delay; }
+  // While down, every call fails (UNAVAILABLE) and changes nothing.
+  void SetDown(bool down) {
+    absl::MutexLock lock(&mu_);
+    down_ = down;
+  }
   // The next `n` commits fail before they are applied.
   void FailCommits(int n) {
     absl::MutexLock lock(&mu_);
@@ -148,6 +160,9 @@ class FakeSharedState final : public SharedState {
   std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> mandates_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Turn> turns_ ABSL_GUARDED_BY(mu_);
+  static absl::Status Down() { return absl::UnavailableError("the store cannot be reached"); }
+
+  bool down_ ABSL_GUARDED_BY(mu_) = false;
   int fail_commits_ ABSL_GUARDED_BY(mu_) = 0;
   int lose_replies_ ABSL_GUARDED_BY(mu_) = 0;
   int commits_ ABSL_GUARDED_BY(mu_) = 0;
