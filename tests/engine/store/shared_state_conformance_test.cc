@@ -1,12 +1,19 @@
 // The SharedState contract (engine/core/shared_state.h) as one typed suite, run against the
 // in-memory fake the engine's tests use and against RedisSharedState on a real cluster: what the
-// engine relies on from the store is the same in both.
+// engine relies on from the store is the same in both. It checks what the Journal suite checks
+// of a journal, where a shared store has it: the last write stands (here: only on top of the
+// record it was decided on), what is read is what was written, and a store that fails says so
+// and recovers; and what only a shared store has: records that must be new, and claims.
 
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "engine/core/interned.h"
 #include "engine/store/redis_shared_state.h"
+#include "engine/store/state_codec.h"
 #include "fake_shared_state.h"
 #include "gtest/gtest.h"
 #include "local_cluster.h"
@@ -14,10 +21,13 @@
 namespace vigil {
 namespace {
 
+// Each store under test can be made unreachable, as a network partition or a down cluster
+// makes it, and reachable again.
 class FakeUnderTest {
  public:
   static constexpr const char* kName = "fake";
   SharedState& state() { return state_; }
+  void SetUnreachable(bool unreachable) { state_.SetDown(unreachable); }
 
  private:
   FakeSharedState state_;
@@ -29,14 +39,30 @@ class RedisUnderTest {
   RedisUnderTest() {
     redis::ClusterOptions options;
     options.seeds = redis::TheCluster()->seeds();
+    options.node.io_timeout = absl::Milliseconds(200);  // a paused node is down after that
     cluster_ = *redis::ClusterClient::Connect(options);
     state_ = *store::RedisSharedState::Create(cluster_.get(), store::RedisSharedStateOptions{});
   }
   SharedState& state() { return *state_; }
+  // Every primary stops answering for a second (CLIENT PAUSE: a paused node takes no new
+  // connection either, so there is no unpausing it early), or that second is over.
+  void SetUnreachable(bool unreachable) {
+    if (!unreachable) {
+      absl::SleepFor(paused_until_ - absl::Now());
+      return;
+    }
+    paused_until_ = absl::Now() + absl::Seconds(1);
+    for (const std::string& primary : cluster_->primaries()) {
+      EXPECT_EQ(
+          redis::TheCluster()->Cli(redis::TheCluster()->IndexOf(primary), "CLIENT PAUSE 1000 ALL"),
+          "OK");
+    }
+  }
 
  private:
   std::unique_ptr<redis::ClusterClient> cluster_;
   std::unique_ptr<store::RedisSharedState> state_;
+  absl::Time paused_until_;
 };
 
 template <typename T>
@@ -217,6 +243,96 @@ TYPED_TEST(SharedStateConformanceTest, ATransactionIdIsClaimedWithACommitForOneU
   ASSERT_TRUE(both->conflict.has_value());
   EXPECT_EQ(both->conflict->user.token, "b1");
   EXPECT_EQ(state.TransactionOwner(this->Id("none")).status().code(), absl::StatusCode::kNotFound);
+}
+
+TYPED_TEST(SharedStateConformanceTest, WhatIsReadIsWhatWasWrittenRecordForRecord) {
+  SharedState& state = this->state();
+  const std::string user = this->Id("u");
+  SharedState::Write write = this->Write(user, "", "t1", 2);
+  UserSnapshot& written = write.user;
+  written.profile = UserProfile{user, "1950-03-01", true, 50000, 200000, true};
+  MandateSnapshot mandate;
+  mandate.mandate = Mandate{"mdt_1",
+                            user,
+                            "shop",
+                            MandateStatus::kPaused,
+                            1'900'000'000'000,
+                            10000,
+                            50000,
+                            300000,
+                            Consent{true, "2026-01", 1'795'000'000'000, "app"},
+                            1'795'000'000'000,
+                            1'795'700'000'000,
+                            0,
+                            ""};
+  mandate.day = {20419, 3000, 2};
+  mandate.month = {671, 9000, 5};
+  written.mandates.push_back(mandate);
+  written.day = {20419, 4000, 3};
+  written.windows.events = {1, 2, 3, 4};
+  written.approvals_since_strong_auth = 4;
+  written.attempts_since_strong_auth = 6;
+  TransactionSnapshot charge = this->Transaction(this->Id("txn"), user, 3000);
+  charge.outcome = Outcome::kStrongAuthPassed;
+  charge.response.reasons.push_back(
+      InternReason(Reason{"NEW_DEVICE", "devices.new", "first charge from this device"}));
+  write.transactions.push_back({charge, true});
+  GrantSnapshot grant;
+  grant.request.request_id = this->Id("grant");
+  grant.request.user_id = user;
+  grant.request.merchant_id = "shop";
+  grant.mandate_id = "mdt_1";
+  grant.seen_ms = 1'795'000'000'000;
+  write.grants.push_back(grant);
+  ASSERT_FALSE(state.Commit(write)->conflict.has_value());
+
+  absl::StatusOr<SharedState::UserRecord> read = state.ReadUser(user);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->user.has_value());
+  EXPECT_EQ(store::Encode(*read->user).SerializeAsString(),
+            store::Encode(written).SerializeAsString());
+  EXPECT_EQ(read->user->mandates.at(0).mandate.consent, mandate.mandate.consent);
+  absl::StatusOr<std::optional<TransactionSnapshot>> stored =
+      state.ReadTransaction(user, this->Id("txn"));
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->response, charge.response);
+  EXPECT_EQ((*stored)->outcome, charge.outcome);
+  EXPECT_EQ(store::Encode(**stored).SerializeAsString(), store::Encode(charge).SerializeAsString());
+  // The grant is there: made again, it is refused with what is stored.
+  SharedState::Write again = this->Write(user, "t1", "t2", 3);
+  again.grants.push_back(grant);
+  absl::StatusOr<SharedState::Committed> refused = state.Commit(again);
+  ASSERT_TRUE(refused.ok() && refused->conflict.has_value());
+  ASSERT_TRUE(refused->conflict->grants.at(0).has_value());
+  EXPECT_EQ(store::Encode(*refused->conflict->grants[0]).SerializeAsString(),
+            store::Encode(grant).SerializeAsString());
+}
+
+TYPED_TEST(SharedStateConformanceTest, AnUnreachableStoreSaysSoAndServesAgainOnItsOwn) {
+  SharedState& state = this->state();
+  const std::string user = this->Id("u");
+  ASSERT_FALSE(state.Commit(this->Write(user, "", "t1", 1))->conflict.has_value());
+
+  this->under_test_->SetUnreachable(true);
+  EXPECT_EQ(state.ReadUser(user).status().code(), absl::StatusCode::kUnavailable);
+  SharedState::Write during = this->Write(user, "t1", "t2", 2);
+  during.claim = this->Id("txn");
+  EXPECT_EQ(state.Commit(during).status().code(), absl::StatusCode::kUnavailable);
+  this->under_test_->SetUnreachable(false);
+
+  // Served again without being told (a connection comes back within a few tries).
+  absl::StatusOr<SharedState::UserRecord> read = state.ReadUser(user);
+  for (int i = 0; i < 50 && !read.ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    read = state.ReadUser(user);
+  }
+  ASSERT_TRUE(read.ok()) << read.status();
+  // Nothing of the failed commit was written: the store stopped before it.
+  EXPECT_EQ(read->token, "t1");
+  absl::StatusOr<SharedState::Committed> after = state.Commit(this->Write(user, "t1", "t3", 3));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_FALSE(after->conflict.has_value());
+  EXPECT_EQ(state.ReadUser(user)->token, "t3");
 }
 
 TYPED_TEST(SharedStateConformanceTest, MandatesAreFoundByTheirOwner) {
