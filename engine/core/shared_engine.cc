@@ -119,14 +119,12 @@ absl::StatusOr<T> SharedEngine::Serialized(absl::string_view user_id, Writes wri
                                            absl::FunctionRef<absl::StatusOr<T>()> call) {
   Stripe& stripe = StripeFor(user_id);
   absl::MutexLock lock(&stripe.mu);
-  return DecideAndCommit<T>(stripe, user_id, writes, fresh, /*claim=*/"", /*claim_refused=*/nullptr,
-                            call);
+  return DecideAndCommit<T>(stripe, user_id, writes, fresh, call);
 }
 
 template <typename T>
 absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_view user_id,
-                                                Writes writes, bool fresh, absl::string_view claim,
-                                                bool* claim_refused,
+                                                Writes writes, bool fresh,
                                                 absl::FunctionRef<absl::StatusOr<T>()> call) {
   const absl::Time give_up = absl::Now() + kGiveUpAfter;
   for (int attempt = 0; attempt < kMaxAttempts && absl::Now() < give_up;) {
@@ -151,13 +149,12 @@ absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_vie
       commit.transactions.push_back({std::move(transaction), writes == Writes::kNew});
     }
     commit.grants = std::move(change.grants);
-    commit.claim = std::string(claim);
-    absl::StatusOr<SharedState::Committed> committed = state_->Commit(commit);
+    absl::StatusOr<std::optional<SharedState::Conflict>> committed = state_->Commit(commit);
     if (!committed.ok()) {
       Forget(stripe, user_id, commit);
       return committed.status();
     }
-    if (!committed->conflict.has_value()) {
+    if (!committed->has_value()) {
       record.token = commit.new_token;
       record.time_floor_ms = commit.time_floor_ms;
       if (options_.journal != nullptr && !change.log.empty()) {
@@ -165,25 +162,16 @@ absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_vie
         log.log = std::move(change.log);
         options_.journal->Append(std::move(log));
       }
-    } else {
-      conflicts_.fetch_add(1, std::memory_order_relaxed);
-      if (absl::Status installed = Install(stripe, user_id, *committed->conflict, commit);
-          !installed.ok()) {
-        Forget(stripe, user_id, commit);  // half installed: read it all again next time
-        return installed;
-      }
+      return result;
     }
-    if (committed->claim_refused) {
-      *claim_refused = true;
-      return absl::AlreadyExistsError(
-          absl::StrCat("transaction_id: \"", claim,
-                       "\" was already used for a different charge (another user)"));
+    conflicts_.fetch_add(1, std::memory_order_relaxed);
+    if (absl::Status installed = Install(stripe, user_id, **committed, commit); !installed.ok()) {
+      Forget(stripe, user_id, commit);  // half installed: read it all again next time
+      return installed;
     }
-    if (!committed->conflict.has_value()) return result;
-    claim = {};  // claimed for this user: the next attempts go to the user's primary alone
-    if (committed->conflict->others_turn > absl::ZeroDuration()) {
+    if (const absl::Duration turn = (*committed)->others_turn; turn > absl::ZeroDuration()) {
       stripe.mu.Unlock();
-      absl::SleepFor(std::min(committed->conflict->others_turn, kTurnWaitSlice));
+      absl::SleepFor(std::min(turn, kTurnWaitSlice));
       stripe.mu.Lock();
       continue;
     }
@@ -265,30 +253,37 @@ absl::StatusOr<AuthorizeResponse> SharedEngine::Authorize(const AuthorizeRequest
   VIGIL_RETURN_IF_ERROR(ValidateAuthorize(request));
   const std::string& user_id = request.user_id;
   const std::string& transaction_id = request.transaction_id;
+  // The claim of the id travels while this call waits for its user's stripe and is decided.
+  const std::shared_ptr<SharedState::Claim> claim = state_->StartClaim(transaction_id, user_id);
   Stripe& stripe = StripeFor(user_id);
-  absl::MutexLock lock(&stripe.mu);
-  // A retry first decided on another node is decided afresh here, and its commit is refused
-  // with the stored record, which then answers it.
-  bool claim_refused = false;
-  absl::StatusOr<AuthorizeResponse> answer = DecideAndCommit<AuthorizeResponse>(
-      stripe, user_id, Writes::kNew, /*fresh=*/false, /*claim=*/transaction_id, &claim_refused,
-      [&] { return local_->Authorize(request); });
-  if (!claim_refused) return answer;
+  absl::StatusOr<AuthorizeResponse> answer;
+  {
+    absl::MutexLock lock(&stripe.mu);
+    // A retry first decided on another node is decided afresh here, and its commit is refused
+    // with the stored record, which then answers it.
+    answer = DecideAndCommit<AuthorizeResponse>(stripe, user_id, Writes::kNew, /*fresh=*/false,
+                                                [&] { return local_->Authorize(request); });
+  }
+  // Waited for with the stripe free: the user's next call need not wait for this claim too.
+  const absl::Status claimed = claim->Wait();
+  if (claimed.ok()) return answer;
+  // UNAVAILABLE: the answer may be stored, and a retry of the call finds it.
+  if (!absl::IsAlreadyExists(claimed)) return claimed;
   // The id is another user's. This user's charge under it may be stored all the same (by this
-  // commit, or by an earlier attempt whose answer was lost), and nobody was told it was approved:
+  // call, or by an earlier attempt whose answer was lost), and nobody was told it was approved:
   // it is released as a charge that failed. If that cannot be stored the amount stays reserved,
   // which refuses rather than allows, until a retry of this call releases it.
+  absl::MutexLock lock(&stripe.mu);
   if (local_->TransactionUser(transaction_id) == user_id) {
     absl::StatusOr<std::monostate> released = DecideAndCommit<std::monostate>(
-        stripe, user_id, Writes::kUpdate, /*fresh=*/false, /*claim=*/"", /*claim_refused=*/nullptr,
-        [&]() -> absl::StatusOr<std::monostate> {
+        stripe, user_id, Writes::kUpdate, /*fresh=*/false, [&]() -> absl::StatusOr<std::monostate> {
           VIGIL_RETURN_IF_ERROR(local_->ReportOutcome(transaction_id, Outcome::kFailed));
           return std::monostate{};
         });
     if (!released.ok()) return released.status();
   }
   local_->ForgetTransaction(transaction_id);  // so that outcomes for it go to its owner
-  return answer;
+  return claimed;
 }
 
 void SharedEngine::Authorize(const AuthorizeRequest& request, AuthorizeCallback done) {

@@ -5,22 +5,24 @@
 // as one engine does, with an EngineImpl that holds the users it has seen, and makes every
 // change a compare-and-set on the user's stored record:
 //
-//   1. the user's record is read, unless this node holds the current one;
-//   2. the EngineImpl decides, and the change it makes is captured rather than journalled;
-//   3. the change is committed on top of the record it was decided on. When another node
+//   1. a charge claims its transaction id across users: the claim is sent first, and answered
+//      while the charge waits for its user and is decided. When the id is another user's the
+//      answer is ALREADY_EXISTS, and a charge stored under it for this user is released as
+//      failed;
+//   2. the user's record is read, unless this node holds the current one;
+//   3. the EngineImpl decides, and the change it makes is captured rather than journalled;
+//   4. the change is committed on top of the record it was decided on. When another node
 //      changed the user meanwhile, the stored record replaces this node's and the call is
 //      decided again; an answer is given only once its change is stored.
-//   4. a charge's commit also claims its transaction id across users, in the same round trip.
-//      When the id is another user's the answer is ALREADY_EXISTS, and a charge stored under
-//      it for this user is released as failed.
 //
 // A node that holds a user's current record (the usual case when a load balancer keeps a user
-// on one node) pays one round trip a charge: its commit and its claim, sent at once. Calls for one
-// user are serialized on a node: each user maps to one of 4,096 lock stripes, held across the read
-// and the commit, so a call waits only for calls of users of its stripe; the rest proceed and share
-// the round trips. When the store cannot be reached the call is UNAVAILABLE,
-// and the user's record is read again on the next call: nothing is approved on a record the
-// store did not confirm.
+// on one node) waits for one round trip a charge, its commit; the claim's is under way
+// meanwhile. Calls for one user are serialized on a node: each user maps to one of 4,096 lock
+// stripes, held across the read and the commit, so a call waits only for calls of users of its
+// stripe; the rest proceed and share the round trips. When another node has the user's turn
+// (see RedisSharedState), the call lets its stripe go while it waits. When the store cannot be
+// reached the call is UNAVAILABLE, and the user's record is read again on the next call:
+// nothing is approved on a record the store did not confirm.
 //
 // What stays on each node: device and merchant velocity windows (each node counts the charges
 // it decided), the decision log (in the node's journal, if any) and the sweep of its own
@@ -106,13 +108,11 @@ class SharedEngine final : public Engine {
   template <typename T>
   absl::StatusOr<T> Serialized(absl::string_view user_id, Writes writes, bool fresh,
                                absl::FunctionRef<absl::StatusOr<T>()> call);
-  // Serialized's work, for a caller that holds the user's stripe. `claim`: a charge's
-  // transaction id, claimed with its commit; when it is another user's, the call stops with
-  // ALREADY_EXISTS and sets `*claim_refused`, and its change may have been stored.
+  // Serialized's work, for a caller that holds the user's stripe (let go while the call waits
+  // for another node's turn).
   template <typename T>
   absl::StatusOr<T> DecideAndCommit(Stripe& stripe, absl::string_view user_id, Writes writes,
-                                    bool fresh, absl::string_view claim, bool* claim_refused,
-                                    absl::FunctionRef<absl::StatusOr<T>()> call)
+                                    bool fresh, absl::FunctionRef<absl::StatusOr<T>()> call)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // Reads the user's record into this node. REQUIRES: the user's stripe held.
   absl::Status Load(Stripe& stripe, absl::string_view user_id);

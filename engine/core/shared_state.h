@@ -6,23 +6,28 @@
 // top of the record it decided on (compare-and-set), and otherwise gets back what is stored, to
 // decide again. The idempotency records of a user's calls live beside the user and are written
 // in the same commit. A charge's transaction id is also claimed across users, so that one id
-// never serves two users' charges; the claim travels with the commit, in the same round trip.
+// never serves two users' charges; the claim is sent ahead, and travels while the charge is
+// decided and committed.
 //
-//   SharedState::UserRecord stored = *state.ReadUser("u-42");     // token "" if none yet
+//   std::shared_ptr<SharedState::Claim> claim = state.StartClaim("t-7", "u-42");
+//   SharedState::UserRecord stored = *state.ReadUser("u-42");          // token "" if none yet
 //   ... decide on stored.user ...
-//   SharedState::Committed committed = *state.Commit(write);
-//   if (committed.conflict.has_value()) ... decide again on what is stored ...
+//   std::optional<SharedState::Conflict> refused = *state.Commit(write);  // nullopt: done
+//   absl::Status claimed = claim->Wait();                                // ALREADY_EXISTS: ...
 //
 // Thread-safe. Calls block for a round trip to the store; UNAVAILABLE when it cannot be reached,
 // and then a commit may or may not have been applied (a later read tells).
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "engine/core/journal.h"
 
@@ -55,9 +60,6 @@ class SharedState {
     };
     std::vector<TransactionWrite> transactions;
     std::vector<GrantSnapshot> grants;
-    // A charge's transaction id, claimed for the user across users for as long as idempotency
-    // records are kept. Empty: nothing to claim.
-    std::string claim;
   };
   // Why a commit was refused (the user's token moved, or a record that had to be new exists):
   // what is stored now, for the user and for each record the write named, in its order.
@@ -69,13 +71,24 @@ class SharedState {
     std::vector<std::optional<TransactionSnapshot>> transactions;
     std::vector<std::optional<GrantSnapshot>> grants;
   };
-  struct Committed {
-    // Why the write was refused; nullopt: it was written.
-    std::optional<Conflict> conflict;
-    // The write's claim found its transaction id already another user's. The claim and the
-    // write are independent (they may live on different shards of the store, and go out at
-    // once): the write was made all the same unless it conflicted, and the caller undoes it.
-    bool claim_refused = false;
+  // The answer to a claim (StartClaim), once the store gives it.
+  class Claim {
+   public:
+    // Waits for it: OK when the id is the user's (new, or already theirs), ALREADY_EXISTS when
+    // it is another user's, UNAVAILABLE when the store did not say.
+    absl::Status Wait() {
+      done_.WaitForNotification();
+      return status_;
+    }
+    // The store's answer. Once.
+    void Answer(absl::Status status) {
+      status_ = std::move(status);
+      done_.Notify();
+    }
+
+   private:
+    absl::Notification done_;
+    absl::Status status_;
   };
 
   virtual ~SharedState() = default;
@@ -84,6 +97,10 @@ class SharedState {
   // The idempotency record of `transaction_id`, kept with `user_id`'s; none if it has none.
   virtual absl::StatusOr<std::optional<TransactionSnapshot>> ReadTransaction(
       absl::string_view user_id, absl::string_view transaction_id) = 0;
+  // Claims `transaction_id` for `user_id` across users, for as long as idempotency records are
+  // kept, and returns at once: the claim is answered while the caller goes on.
+  virtual std::shared_ptr<Claim> StartClaim(absl::string_view transaction_id,
+                                            absl::string_view user_id) = 0;
   // The user a transaction id was claimed for. NOT_FOUND when none (or it expired).
   virtual absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) = 0;
   // The index of mandates by id, for reads that name only the mandate.
@@ -92,9 +109,8 @@ class SharedState {
   virtual absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) = 0;
 
   // Writes `write` if the user's token is still `write.base_token` and every record that must
-  // be new is; otherwise writes nothing and returns what is stored. Claims `write.claim` either
-  // way. UNAVAILABLE when either could not be confirmed: either may have been applied.
-  virtual absl::StatusOr<Committed> Commit(const Write& write) = 0;
+  // be new is; otherwise writes nothing and returns what is stored. nullopt: written.
+  virtual absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) = 0;
 };
 
 }  // namespace vigil

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/notification.h"
 #include "engine/net/address.h"
 #include "hiredis/hiredis.h"
 
@@ -162,25 +162,15 @@ absl::StatusOr<Reply> ClusterClient::Call(absl::string_view key, Command command
 
 absl::StatusOr<std::vector<Reply>> ClusterClient::CallBatch(absl::string_view key,
                                                             std::vector<Command> commands) {
-  std::vector<KeyedBatch> one;
-  one.push_back({std::string(key), std::move(commands)});
-  return std::move(CallEach(std::move(one)).front());
-}
-
-std::vector<absl::StatusOr<std::vector<Reply>>> ClusterClient::CallEach(
-    std::vector<KeyedBatch> batches) {
   round_trips_.fetch_add(1, std::memory_order_relaxed);
-  std::vector<absl::StatusOr<std::vector<Reply>>> results(batches.size());
-  absl::BlockingCounter pending(static_cast<int>(batches.size()));
-  for (size_t i = 0; i < batches.size(); ++i) {
-    SendBatch(batches[i].key, std::move(batches[i].commands),
-              [&results, &pending, i](absl::StatusOr<std::vector<Reply>> replies) {
-                results[i] = std::move(replies);
-                pending.DecrementCount();
-              });
-  }
-  pending.Wait();
-  return results;
+  absl::Notification done;
+  absl::StatusOr<std::vector<Reply>> result;
+  SendBatch(key, std::move(commands), [&](absl::StatusOr<std::vector<Reply>> replies) {
+    result = std::move(replies);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
 }
 
 absl::Status ClusterClient::CallOnEveryPrimary(const Command& command) {

@@ -73,13 +73,6 @@ class ClusterClient {
   void SendBatch(absl::string_view key, std::vector<Command> commands, BatchDone done);
   absl::StatusOr<std::vector<Reply>> CallBatch(absl::string_view key,
                                                std::vector<Command> commands);
-  // Several batches, each on the primary of its own key's slot, sent at once: batches for
-  // different nodes wait for their replies together, one round trip in all. One result each.
-  struct KeyedBatch {
-    std::string key;
-    std::vector<Command> commands;
-  };
-  std::vector<absl::StatusOr<std::vector<Reply>>> CallEach(std::vector<KeyedBatch> batches);
   // Runs `command` on every primary, each in turn (e.g. FUNCTION LOAD); the first failure or
   // error reply, as a status.
   absl::Status CallOnEveryPrimary(const Command& command);
@@ -90,8 +83,8 @@ class ClusterClient {
   absl::Status RefreshSlots();
   // How many times the map was replaced since Connect (for tests and metrics).
   uint64_t map_changes() const { return map_changes_.load(std::memory_order_relaxed); }
-  // How many times a caller waited for replies (Call, CallBatch, CallEach): its round trips,
-  // however many nodes each one reached.
+  // How many times a caller waited for replies (Call, CallBatch): the round trips callers
+  // waited for. Send and SendBatch, which do not wait, are not counted.
   uint64_t round_trips() const { return round_trips_.load(std::memory_order_relaxed); }
 
  private:

@@ -514,8 +514,8 @@ std::string VigilServer::MetricsText() {
   if (cluster_ != nullptr) {
     prom::MetricFamily trips =
         Family("vigil_redis_round_trips_total",
-               "Waits for Redis Cluster replies, each one round trip however many primaries it "
-               "reached",
+               "Waits for Redis Cluster replies: the round trips calls waited for (a charge's "
+               "claim of its id, under way while the charge is decided, is not one)",
                prom::MetricType::Counter);
     AddSample(trips, {}, static_cast<double>(cluster_->round_trips()));
     families.push_back(std::move(trips));

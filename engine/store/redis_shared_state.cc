@@ -155,6 +155,32 @@ absl::StatusOr<std::optional<TransactionSnapshot>> RedisSharedState::ReadTransac
   return std::optional<TransactionSnapshot>(*std::move(transaction));
 }
 
+std::shared_ptr<SharedState::Claim> RedisSharedState::StartClaim(absl::string_view transaction_id,
+                                                                 absl::string_view user_id) {
+  auto claim = std::make_shared<Claim>();
+  const std::string key = ClaimKey(transaction_id);
+  // SET NX GET: gives the id to the user if it has nobody, and returns whom it had.
+  cluster_->Send(key,
+                 {"SET", key, std::string(user_id), "NX", "GET", "PX",
+                  absl::StrCat(absl::ToInt64Milliseconds(options_.retention))},
+                 [claim, transaction_id = std::string(transaction_id),
+                  user_id = std::string(user_id)](absl::StatusOr<Reply> reply) {
+                   if (!reply.ok()) {
+                     claim->Answer(reply.status());
+                   } else if (reply->is_nil() ||
+                              (reply->type == Reply::Type::kString && reply->text == user_id)) {
+                     claim->Answer(absl::OkStatus());  // new, or already this user's
+                   } else if (reply->type != Reply::Type::kString) {
+                     claim->Answer(ReplyError("SET NX GET", *reply));
+                   } else {
+                     claim->Answer(absl::AlreadyExistsError(absl::StrCat(
+                         "transaction_id: \"", transaction_id,
+                         "\" was already used for a different charge (another user)")));
+                   }
+                 });
+  return claim;
+}
+
 absl::StatusOr<std::string> RedisSharedState::TransactionOwner(absl::string_view transaction_id) {
   const std::string key = ClaimKey(transaction_id);
   absl::StatusOr<Reply> reply = cluster_->Call(key, {"GET", key});
@@ -182,11 +208,11 @@ absl::StatusOr<std::string> RedisSharedState::MandateOwner(absl::string_view man
   return reply->text;
 }
 
-absl::StatusOr<SharedState::Committed> RedisSharedState::Commit(const Write& write) {
-  absl::StatusOr<Committed> committed = CommitOnce(write);
+absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::Commit(const Write& write) {
+  absl::StatusOr<std::optional<Conflict>> committed = CommitOnce(write);
   if (!absl::IsNotFound(committed.status())) return committed;
   // The user's primary has no library: one that joined the cluster after this node started.
-  // Nothing was written (the claim, if it was made, is this user's): load it there, and again.
+  // Nothing was written: load it there, and commit again.
   const std::string user_key = UserKey(write.user_id);
   absl::StatusOr<Reply> loaded =
       cluster_->Call(user_key, {"FUNCTION", "LOAD", "REPLACE", kLibrary});
@@ -199,7 +225,8 @@ absl::StatusOr<SharedState::Committed> RedisSharedState::Commit(const Write& wri
   return committed;
 }
 
-absl::StatusOr<SharedState::Committed> RedisSharedState::CommitOnce(const Write& write) {
+absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::CommitOnce(
+    const Write& write) {
   const std::string user_key = UserKey(write.user_id);
   const size_t records = write.transactions.size() + write.grants.size();
   Command call = {"FCALL", "vigil_commit", absl::StrCat(2 + records), user_key,
@@ -225,50 +252,32 @@ absl::StatusOr<SharedState::Committed> RedisSharedState::CommitOnce(const Write&
     call.push_back("n");
     call.push_back(Encode(grant).SerializeAsString());
   }
-  std::vector<redis::ClusterClient::KeyedBatch> batches(1);
-  batches[0].key = user_key;
-  batches[0].commands.push_back(std::move(call));
+  std::vector<Command> batch;
+  batch.push_back(std::move(call));
   if (options_.wait_replicas > 0) {
-    batches[0].commands.push_back({"WAIT", absl::StrCat(options_.wait_replicas),
-                                   absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
+    batch.push_back({"WAIT", absl::StrCat(options_.wait_replicas),
+                     absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
   }
-  // The claim goes to its own slot's primary at the same time as the commit: one round trip.
-  // SET NX GET: sets the id's user if it has none, and returns the one it had.
-  if (!write.claim.empty()) {
-    const std::string claim_key = ClaimKey(write.claim);
-    batches.push_back({claim_key,
-                       {{"SET", claim_key, write.user_id, "NX", "GET", "PX",
-                         absl::StrCat(absl::ToInt64Milliseconds(options_.retention))}}});
-  }
-  std::vector<absl::StatusOr<std::vector<Reply>>> replies = cluster_->CallEach(std::move(batches));
-  Committed committed;
-  if (replies.size() > 1) {
-    if (!replies[1].ok()) return replies[1].status();
-    const Reply& claimed = replies[1]->front();
-    if (!claimed.is_nil() && claimed.type != Reply::Type::kString) {
-      return ReplyError("SET NX GET", claimed);
-    }
-    committed.claim_refused = !claimed.is_nil() && claimed.text != write.user_id;
-  }
-  if (!replies[0].ok()) return replies[0].status();
-  const Reply& reply = replies[0]->front();
+  absl::StatusOr<std::vector<Reply>> replies = cluster_->CallBatch(user_key, std::move(batch));
+  if (!replies.ok()) return replies.status();
+  const Reply& reply = replies->front();
   if (reply.is_error() && absl::StartsWith(reply.text, "ERR Function not found")) {
     return absl::NotFoundError(absl::StrCat("redis: vigil_commit: ", reply.text));
   }
   if (reply.is_error() || reply.elements.empty()) return ReplyError("vigil_commit", reply);
   if (reply.elements[0].text == "OK") {
-    if (options_.wait_replicas > 0 && (*replies[0])[1].integer < options_.wait_replicas) {
+    if (options_.wait_replicas > 0 && (*replies)[1].integer < options_.wait_replicas) {
       return absl::UnavailableError(
-          absl::StrCat("redis: the commit reached ", (*replies[0])[1].integer, " of ",
+          absl::StrCat("redis: the commit reached ", (*replies)[1].integer, " of ",
                        options_.wait_replicas, " replicas in time; its fate is unknown"));
     }
-    return committed;
+    return std::optional<Conflict>();
   }
   if (reply.elements[0].text != "CONFLICT" || reply.elements.size() != 5 + records ||
       reply.elements[4].type != Reply::Type::kInteger) {
     return ReplyError("vigil_commit", reply);
   }
-  Conflict& conflict = committed.conflict.emplace();
+  Conflict conflict;
   absl::StatusOr<UserRecord> user =
       UserRecordOf(reply.elements[1].text, reply.elements[2].text, reply.elements[3].text);
   if (!user.ok()) return user.status();
@@ -293,7 +302,7 @@ absl::StatusOr<SharedState::Committed> RedisSharedState::CommitOnce(const Write&
     if (!stored.ok()) return stored.status();
     conflict.grants.push_back(*std::move(stored));
   }
-  return committed;
+  return std::optional<Conflict>(std::move(conflict));
 }
 
 }  // namespace vigil::store

@@ -18,9 +18,9 @@
 // functions are replicated and persisted, so they survive restarts and failover.
 //
 // Costs a call: a read is one round trip (HMGET); a commit one (FCALL, with WAIT after it in
-// the same batch when `wait_replicas` > 0), and a charge's claim of its id goes out with it, to
-// its own primary, so that the two wait together. Round trips to one primary are pipelined with
-// every other call to it (engine/redis/node_connection.h).
+// the same batch when `wait_replicas` > 0); a claim (SET NX GET) one, to its own primary, sent
+// ahead: nobody waits for it alone. Round trips to one primary are pipelined with every other
+// call to it (engine/redis/node_connection.h).
 //
 // Thread-safe.
 
@@ -59,16 +59,18 @@ class RedisSharedState final : public SharedState {
   absl::StatusOr<UserRecord> ReadUser(absl::string_view user_id) override;
   absl::StatusOr<std::optional<TransactionSnapshot>> ReadTransaction(
       absl::string_view user_id, absl::string_view transaction_id) override;
+  std::shared_ptr<Claim> StartClaim(absl::string_view transaction_id,
+                                    absl::string_view user_id) override;
   absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) override;
   absl::Status SetMandateOwner(absl::string_view mandate_id, absl::string_view user_id) override;
   absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) override;
-  absl::StatusOr<Committed> Commit(const Write& write) override;
+  absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) override;
 
  private:
   RedisSharedState(redis::ClusterClient* cluster, RedisSharedStateOptions options)
       : cluster_(cluster), options_(options) {}
   // Commit, once. NOT_FOUND when the user's primary has no vigil_commit (nothing was written).
-  absl::StatusOr<Committed> CommitOnce(const Write& write);
+  absl::StatusOr<std::optional<Conflict>> CommitOnce(const Write& write);
 
   redis::ClusterClient* const cluster_;
   const RedisSharedStateOptions options_;

@@ -289,8 +289,7 @@ TEST_F(ClusterTest, ARetryOnTheOtherNodeGetsTheFirstAnswer) {
   EXPECT_EQ(retry.SerializeAsString(), first.SerializeAsString());
   EXPECT_EQ(b.Authorize(Charge(Id("t"), user, 5001, kMorning), &retry).error_code(),
             grpc::StatusCode::ALREADY_EXISTS);
-  // An id B has never seen, already another user's: B learns it from the claim that goes out
-  // with its commit.
+  // An id B has never seen, already another user's: B learns it from its claim of the id.
   ASSERT_TRUE(a.Authorize(Charge(Id("t2"), user, 5000, kMorning), &first).ok());
   EXPECT_EQ(b.Authorize(Charge(Id("t2"), Id("v"), 5000, kMorning), &retry).error_code(),
             grpc::StatusCode::ALREADY_EXISTS);
@@ -313,7 +312,7 @@ TEST_F(ClusterTest, AChargeOfAUserTheNodeHoldsIsOneRoundTripToRedis) {
     ASSERT_TRUE(a.Authorize(Charge(Id(absl::StrCat("t", i)), user, 100, time_ms), &response).ok());
     EXPECT_EQ(response.decision(), v1::APPROVE) << Codes(response);
   }
-  // Each charge's commit and the claim of its id went out together.
+  // Each charge waited for its commit; the claim of its id was under way meanwhile.
   EXPECT_EQ(a.Counter("vigil_redis_round_trips_total") - before, kCharges);
   EXPECT_EQ(a.Counter("vigil_redis_conflicts_total"), 0) << "one node alone never conflicts";
 }

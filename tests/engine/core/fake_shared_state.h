@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +38,21 @@ class FakeSharedState final : public SharedState {
     if (it == transactions_.end()) return std::optional<TransactionSnapshot>();
     return std::optional<TransactionSnapshot>(it->second);
   }
+  std::shared_ptr<Claim> StartClaim(absl::string_view transaction_id,
+                                    absl::string_view user_id) override {
+    auto claim = std::make_shared<Claim>();
+    absl::MutexLock lock(&mu_);
+    if (down_) {
+      claim->Answer(Down());
+      return claim;
+    }
+    auto [it, inserted] = claims_.emplace(std::string(transaction_id), std::string(user_id));
+    claim->Answer(inserted || it->second == user_id ? absl::OkStatus()
+                                                    : absl::AlreadyExistsError(absl::StrCat(
+                                                          "transaction_id: \"", transaction_id,
+                                                          "\" was already used for another user")));
+    return claim;
+  }
   absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) override {
     absl::MutexLock lock(&mu_);
     if (down_) return Down();
@@ -58,7 +74,7 @@ class FakeSharedState final : public SharedState {
     return it->second;
   }
 
-  absl::StatusOr<Committed> Commit(const Write& write) override {
+  absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) override {
     // The way to the store, which other nodes' commits take at the same time.
     absl::SleepFor(commit_delay_);
     absl::MutexLock lock(&mu_);
@@ -66,11 +82,6 @@ class FakeSharedState final : public SharedState {
     if (fail_commits_ > 0) {
       fail_commits_ -= 1;
       return absl::UnavailableError("the store is down");
-    }
-    Committed committed;
-    if (!write.claim.empty()) {
-      auto [claim, inserted] = claims_.emplace(write.claim, write.user_id);
-      committed.claim_refused = !inserted && claim->second != write.user_id;
     }
     UserRecord& stored = users_[write.user_id];
     // Taking turns, as RedisSharedState does: a writer refused because the token moved has the
@@ -101,8 +112,7 @@ class FakeSharedState final : public SharedState {
     if (conflict) {
       found.user = stored;
       if (others_turn) found.others_turn = turn.until - now;
-      committed.conflict = std::move(found);
-      return committed;
+      return std::optional<Conflict>(std::move(found));
     }
     stored = UserRecord{write.new_token, write.user, write.time_floor_ms};
     turns_.erase(write.user_id);
@@ -117,7 +127,7 @@ class FakeSharedState final : public SharedState {
       lose_replies_ -= 1;
       return absl::UnavailableError("the reply was lost");
     }
-    return committed;
+    return std::optional<Conflict>();
   }
 
   // How long each commit takes to reach the store (a round trip's worth of time in which

@@ -165,8 +165,8 @@ TEST_F(SharedEngineTest, AnIdAnotherUserHoldsIsRefusedAndTheChargeStoredUnderItR
   ASSERT_TRUE(a.engine->GrantMandate(Grant("u", "shop", kMorning)).ok());
   ASSERT_TRUE(b.engine->GrantMandate(Grant("v", "shop", kMorning)).ok());
   ASSERT_EQ(a.engine->Authorize(Charge("t", "u", 100000))->decision, Decision::kApprove);
-  // B has never seen "t": it decides v's charge, and its claim of the id goes out with the
-  // commit, so the charge is stored before B learns that the id is u's.
+  // B has never seen "t": it decides and stores v's charge before it waits for the answer to
+  // its claim of the id, and only then learns that the id is u's.
   EXPECT_EQ(b.engine->Authorize(Charge("t", "v", 100000)).status().code(),
             absl::StatusCode::kAlreadyExists);
   absl::StatusOr<std::optional<TransactionSnapshot>> stored = state_.ReadTransaction("v", "t");

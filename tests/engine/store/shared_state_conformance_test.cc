@@ -128,21 +128,24 @@ TYPED_TEST(SharedStateConformanceTest, AUserIsWrittenOnlyOnTopOfTheRecordItWasDe
   EXPECT_EQ(none->token, "");
   EXPECT_FALSE(none->user.has_value());
 
-  absl::StatusOr<SharedState::Committed> first = state.Commit(this->Write(user, "", "t1", 1));
+  absl::StatusOr<std::optional<SharedState::Conflict>> first =
+      state.Commit(this->Write(user, "", "t1", 1));
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_FALSE(first->conflict.has_value());
+  EXPECT_FALSE(first->has_value());
   // A second writer that also started from nothing is refused, and told what is stored.
-  absl::StatusOr<SharedState::Committed> stale = state.Commit(this->Write(user, "", "t2", 2));
+  absl::StatusOr<std::optional<SharedState::Conflict>> stale =
+      state.Commit(this->Write(user, "", "t2", 2));
   ASSERT_TRUE(stale.ok()) << stale.status();
-  ASSERT_TRUE(stale->conflict.has_value());
-  EXPECT_EQ(stale->conflict->user.token, "t1");
-  ASSERT_TRUE(stale->conflict->user.user.has_value());
-  EXPECT_EQ(stale->conflict->user.user->strong_auth_failures, 1);
-  EXPECT_EQ(stale->conflict->user.time_floor_ms, 1001);
+  ASSERT_TRUE(stale->has_value());
+  EXPECT_EQ((*stale)->user.token, "t1");
+  ASSERT_TRUE((*stale)->user.user.has_value());
+  EXPECT_EQ((*stale)->user.user->strong_auth_failures, 1);
+  EXPECT_EQ((*stale)->user.time_floor_ms, 1001);
   // On top of what is stored, it goes through.
-  absl::StatusOr<SharedState::Committed> next = state.Commit(this->Write(user, "t1", "t3", 3));
+  absl::StatusOr<std::optional<SharedState::Conflict>> next =
+      state.Commit(this->Write(user, "t1", "t3", 3));
   ASSERT_TRUE(next.ok()) << next.status();
-  EXPECT_FALSE(next->conflict.has_value());
+  EXPECT_FALSE(next->has_value());
   absl::StatusOr<SharedState::UserRecord> read = state.ReadUser(user);
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(read->token, "t3");
@@ -155,7 +158,7 @@ TYPED_TEST(SharedStateConformanceTest, ARecordThatMustBeNewIsRefusedWhenItExists
   const std::string user = this->Id("u");
   SharedState::Write charge = this->Write(user, "", "t1", 1);
   charge.transactions.push_back({this->Transaction(this->Id("txn"), user, 100), true});
-  ASSERT_FALSE(state.Commit(charge)->conflict.has_value());
+  ASSERT_FALSE(state.Commit(charge)->has_value());
   absl::StatusOr<std::optional<TransactionSnapshot>> stored =
       state.ReadTransaction(user, this->Id("txn"));
   ASSERT_TRUE(stored.ok()) << stored.status();
@@ -166,12 +169,12 @@ TYPED_TEST(SharedStateConformanceTest, ARecordThatMustBeNewIsRefusedWhenItExists
   // The same transaction decided again elsewhere, on the current user: refused, with the record.
   SharedState::Write again = this->Write(user, "t1", "t2", 2);
   again.transactions.push_back({this->Transaction(this->Id("txn"), user, 100), true});
-  absl::StatusOr<SharedState::Committed> refused = state.Commit(again);
+  absl::StatusOr<std::optional<SharedState::Conflict>> refused = state.Commit(again);
   ASSERT_TRUE(refused.ok()) << refused.status();
-  ASSERT_TRUE(refused->conflict.has_value());
-  ASSERT_EQ(refused->conflict->transactions.size(), 1u);
-  ASSERT_TRUE(refused->conflict->transactions[0].has_value());
-  EXPECT_EQ(refused->conflict->transactions[0]->response.decision_id, "d-" + this->Id("txn"));
+  ASSERT_TRUE(refused->has_value());
+  ASSERT_EQ((*refused)->transactions.size(), 1u);
+  ASSERT_TRUE((*refused)->transactions[0].has_value());
+  EXPECT_EQ((*refused)->transactions[0]->response.decision_id, "d-" + this->Id("txn"));
   EXPECT_EQ(state.ReadUser(user)->token, "t1") << "nothing of the refused commit was written";
 
   // An outcome updates it.
@@ -179,7 +182,7 @@ TYPED_TEST(SharedStateConformanceTest, ARecordThatMustBeNewIsRefusedWhenItExists
   TransactionSnapshot released = this->Transaction(this->Id("txn"), user, 100);
   released.released = true;
   outcome.transactions.push_back({released, false});
-  ASSERT_FALSE(state.Commit(outcome)->conflict.has_value());
+  ASSERT_FALSE(state.Commit(outcome)->has_value());
   EXPECT_TRUE((*state.ReadTransaction(user, this->Id("txn")))->released);
   EXPECT_FALSE(state.ReadTransaction(user, this->Id("none"))->has_value());
 }
@@ -193,55 +196,29 @@ TYPED_TEST(SharedStateConformanceTest, AGrantRecordIsNewOnce) {
   grant.mandate_id = "mdt_1";
   SharedState::Write write = this->Write(user, "", "t1", 1);
   write.grants.push_back(grant);
-  ASSERT_FALSE(state.Commit(write)->conflict.has_value());
+  ASSERT_FALSE(state.Commit(write)->has_value());
   SharedState::Write again = this->Write(user, "t1", "t2", 2);
   grant.mandate_id = "mdt_2";
   again.grants.push_back(grant);
-  absl::StatusOr<SharedState::Committed> refused = state.Commit(again);
-  ASSERT_TRUE(refused.ok() && refused->conflict.has_value());
-  ASSERT_EQ(refused->conflict->grants.size(), 1u);
-  ASSERT_TRUE(refused->conflict->grants[0].has_value());
-  EXPECT_EQ(refused->conflict->grants[0]->mandate_id, "mdt_1");
+  absl::StatusOr<std::optional<SharedState::Conflict>> refused = state.Commit(again);
+  ASSERT_TRUE(refused.ok() && refused->has_value());
+  ASSERT_EQ((*refused)->grants.size(), 1u);
+  ASSERT_TRUE((*refused)->grants[0].has_value());
+  EXPECT_EQ((*refused)->grants[0]->mandate_id, "mdt_1");
 }
 
-TYPED_TEST(SharedStateConformanceTest, ATransactionIdIsClaimedWithACommitForOneUserOnly) {
+TYPED_TEST(SharedStateConformanceTest, ATransactionIdIsOneUsers) {
   SharedState& state = this->state();
   const std::string txn = this->Id("txn");
   const std::string a = this->Id("a");
-  const std::string b = this->Id("b");
-  SharedState::Write first = this->Write(a, "", "a1", 1);
-  first.claim = txn;
-  absl::StatusOr<SharedState::Committed> claimed = state.Commit(first);
-  ASSERT_TRUE(claimed.ok()) << claimed.status();
-  EXPECT_FALSE(claimed->claim_refused);
+  // Started, then answered: several claims can be under way at once.
+  std::shared_ptr<SharedState::Claim> first = state.StartClaim(txn, a);
+  std::shared_ptr<SharedState::Claim> other = state.StartClaim(this->Id("other"), a);
+  EXPECT_TRUE(first->Wait().ok());
+  EXPECT_TRUE(other->Wait().ok());
+  EXPECT_TRUE(state.StartClaim(txn, a)->Wait().ok()) << "a retry: already this user's";
+  EXPECT_EQ(state.StartClaim(txn, this->Id("b"))->Wait().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(state.TransactionOwner(txn).value_or(""), a);
-  // Claimed again for the same user (a retry): still that user's.
-  SharedState::Write again = this->Write(a, "a1", "a2", 2);
-  again.claim = txn;
-  absl::StatusOr<SharedState::Committed> retried = state.Commit(again);
-  ASSERT_TRUE(retried.ok()) << retried.status();
-  EXPECT_FALSE(retried->claim_refused);
-  EXPECT_FALSE(retried->conflict.has_value());
-
-  // Another user's commit that claims it is told, and is written all the same: the claim and
-  // the commit are independent, and undoing is the caller's.
-  SharedState::Write other = this->Write(b, "", "b1", 7);
-  other.claim = txn;
-  absl::StatusOr<SharedState::Committed> refused = state.Commit(other);
-  ASSERT_TRUE(refused.ok()) << refused.status();
-  EXPECT_TRUE(refused->claim_refused);
-  EXPECT_FALSE(refused->conflict.has_value());
-  EXPECT_EQ(state.ReadUser(b)->token, "b1");
-  EXPECT_EQ(state.TransactionOwner(txn).value_or(""), a);
-
-  // A conflicting commit's claim is answered too.
-  SharedState::Write stale = this->Write(b, "", "b2", 8);
-  stale.claim = txn;
-  absl::StatusOr<SharedState::Committed> both = state.Commit(stale);
-  ASSERT_TRUE(both.ok()) << both.status();
-  EXPECT_TRUE(both->claim_refused);
-  ASSERT_TRUE(both->conflict.has_value());
-  EXPECT_EQ(both->conflict->user.token, "b1");
   EXPECT_EQ(state.TransactionOwner(this->Id("none")).status().code(), absl::StatusCode::kNotFound);
 }
 
@@ -284,7 +261,7 @@ TYPED_TEST(SharedStateConformanceTest, WhatIsReadIsWhatWasWrittenRecordForRecord
   grant.mandate_id = "mdt_1";
   grant.seen_ms = 1'795'000'000'000;
   write.grants.push_back(grant);
-  ASSERT_FALSE(state.Commit(write)->conflict.has_value());
+  ASSERT_FALSE(state.Commit(write)->has_value());
 
   absl::StatusOr<SharedState::UserRecord> read = state.ReadUser(user);
   ASSERT_TRUE(read.ok()) << read.status();
@@ -301,23 +278,23 @@ TYPED_TEST(SharedStateConformanceTest, WhatIsReadIsWhatWasWrittenRecordForRecord
   // The grant is there: made again, it is refused with what is stored.
   SharedState::Write again = this->Write(user, "t1", "t2", 3);
   again.grants.push_back(grant);
-  absl::StatusOr<SharedState::Committed> refused = state.Commit(again);
-  ASSERT_TRUE(refused.ok() && refused->conflict.has_value());
-  ASSERT_TRUE(refused->conflict->grants.at(0).has_value());
-  EXPECT_EQ(store::Encode(*refused->conflict->grants[0]).SerializeAsString(),
+  absl::StatusOr<std::optional<SharedState::Conflict>> refused = state.Commit(again);
+  ASSERT_TRUE(refused.ok() && refused->has_value());
+  ASSERT_TRUE((*refused)->grants.at(0).has_value());
+  EXPECT_EQ(store::Encode(*(*refused)->grants[0]).SerializeAsString(),
             store::Encode(grant).SerializeAsString());
 }
 
 TYPED_TEST(SharedStateConformanceTest, AnUnreachableStoreSaysSoAndServesAgainOnItsOwn) {
   SharedState& state = this->state();
   const std::string user = this->Id("u");
-  ASSERT_FALSE(state.Commit(this->Write(user, "", "t1", 1))->conflict.has_value());
+  ASSERT_FALSE(state.Commit(this->Write(user, "", "t1", 1))->has_value());
 
   this->under_test_->SetUnreachable(true);
   EXPECT_EQ(state.ReadUser(user).status().code(), absl::StatusCode::kUnavailable);
-  SharedState::Write during = this->Write(user, "t1", "t2", 2);
-  during.claim = this->Id("txn");
-  EXPECT_EQ(state.Commit(during).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(state.Commit(this->Write(user, "t1", "t2", 2)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(state.StartClaim(this->Id("txn"), user)->Wait().code(), absl::StatusCode::kUnavailable);
   this->under_test_->SetUnreachable(false);
 
   // Served again without being told (a connection comes back within a few tries).
@@ -329,9 +306,10 @@ TYPED_TEST(SharedStateConformanceTest, AnUnreachableStoreSaysSoAndServesAgainOnI
   ASSERT_TRUE(read.ok()) << read.status();
   // Nothing of the failed commit was written: the store stopped before it.
   EXPECT_EQ(read->token, "t1");
-  absl::StatusOr<SharedState::Committed> after = state.Commit(this->Write(user, "t1", "t3", 3));
+  absl::StatusOr<std::optional<SharedState::Conflict>> after =
+      state.Commit(this->Write(user, "t1", "t3", 3));
   ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_FALSE(after->conflict.has_value());
+  EXPECT_FALSE(after->has_value());
   EXPECT_EQ(state.ReadUser(user)->token, "t3");
 }
 
