@@ -256,17 +256,21 @@ absl::StatusOr<AuthorizeResponse> SharedEngine::Authorize(const AuthorizeRequest
   // The claim of the id travels while this call waits for its user's stripe and is decided.
   const std::shared_ptr<SharedState::Claim> claim = state_->StartClaim(transaction_id, user_id);
   Stripe& stripe = StripeFor(user_id);
-  absl::StatusOr<AuthorizeResponse> answer;
+  Charge charge(&request);
   {
-    absl::MutexLock lock(&stripe.mu);
-    // A retry first decided on another node is decided afresh here, and its commit is refused
-    // with the stored record, which then answers it.
-    answer = DecideAndCommit<AuthorizeResponse>(stripe, user_id, Writes::kNew, /*fresh=*/false,
-                                                [&] { return local_->Authorize(request); });
+    absl::MutexLock queued(&stripe.queue_mu);
+    stripe.queue.push_back(&charge);
+    if (stripe.leading) {
+      stripe.queue_mu.Await(absl::Condition(
+          +[](Charge* charge) { return charge->done || charge->lead; }, &charge));
+    } else {
+      stripe.leading = true;
+    }
   }
+  if (!charge.done) LeadBatch(stripe);
   // Waited for with the stripe free: the user's next call need not wait for this claim too.
   const absl::Status claimed = claim->Wait();
-  if (claimed.ok()) return answer;
+  if (claimed.ok()) return std::move(charge.answer);
   // UNAVAILABLE: the answer may be stored, and a retry of the call finds it.
   if (!absl::IsAlreadyExists(claimed)) return claimed;
   // The id is another user's. This user's charge under it may be stored all the same (by this
@@ -284,6 +288,50 @@ absl::StatusOr<AuthorizeResponse> SharedEngine::Authorize(const AuthorizeRequest
   }
   local_->ForgetTransaction(transaction_id);  // so that outcomes for it go to its owner
   return claimed;
+}
+
+void SharedEngine::LeadBatch(Stripe& stripe) {
+  std::vector<Charge*> batch;
+  {
+    absl::MutexLock queued(&stripe.queue_mu);
+    batch.swap(stripe.queue);
+  }
+  {
+    absl::MutexLock lock(&stripe.mu);
+    // Each user's charges in the order they came, decided one after the other on the user's
+    // record and committed at once. A retry first decided on another node is decided afresh
+    // here, and its commit is refused with the stored record, which then answers it.
+    std::vector<std::vector<Charge*>> by_user;
+    for (Charge* charge : batch) {
+      auto same_user = [&](const std::vector<Charge*>& group) {
+        return group.front()->request->user_id == charge->request->user_id;
+      };
+      auto group = std::find_if(by_user.begin(), by_user.end(), same_user);
+      if (group == by_user.end()) {
+        by_user.push_back({charge});
+      } else {
+        group->push_back(charge);
+      }
+    }
+    for (const std::vector<Charge*>& group : by_user) {
+      const absl::StatusOr<std::monostate> committed = DecideAndCommit<std::monostate>(
+          stripe, group.front()->request->user_id, Writes::kNew, /*fresh=*/false, [&] {
+            for (Charge* charge : group) charge->answer = local_->Authorize(*charge->request);
+            return absl::StatusOr<std::monostate>(std::monostate{});
+          });
+      // Not committed: no answer decided on the way stands.
+      if (!committed.ok()) {
+        for (Charge* charge : group) charge->answer = committed.status();
+      }
+    }
+  }
+  absl::MutexLock queued(&stripe.queue_mu);
+  for (Charge* charge : batch) charge->done = true;
+  if (stripe.queue.empty()) {
+    stripe.leading = false;
+  } else {
+    stripe.queue.front()->lead = true;
+  }
 }
 
 void SharedEngine::Authorize(const AuthorizeRequest& request, AuthorizeCallback done) {

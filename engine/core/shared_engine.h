@@ -19,10 +19,12 @@
 // on one node) waits for one round trip a charge, its commit; the claim's is under way
 // meanwhile. Calls for one user are serialized on a node: each user maps to one of 4,096 lock
 // stripes, held across the read and the commit, so a call waits only for calls of users of its
-// stripe; the rest proceed and share the round trips. When another node has the user's turn
-// (see RedisSharedState), the call lets its stripe go while it waits. When the store cannot be
-// reached the call is UNAVAILABLE, and the user's record is read again on the next call:
-// nothing is approved on a record the store did not confirm.
+// stripe; the rest proceed and share the round trips. Charges that arrive while their stripe is
+// busy queue, and are decided together when it frees: each user's in one commit, as a journal's
+// group commit does, so that a user with many charges at once is not held to one a round trip. When
+// another node has the user's turn (see RedisSharedState), the call lets its stripe go while it
+// waits. When the store cannot be reached the call is UNAVAILABLE, and the user's record is read
+// again on the next call: nothing is approved on a record the store did not confirm.
 //
 // What stays on each node: device and merchant velocity windows (each node counts the charges
 // it decided), the decision log (in the node's journal, if any) and the sweep of its own
@@ -92,9 +94,22 @@ class SharedEngine final : public Engine {
   class CaptureJournal;
   class FloorClock;
   // The users of one lock stripe: the tokens of the records this node holds as current.
+  // A charge waiting for its stripe, in the stripe's queue.
+  struct Charge {
+    explicit Charge(const AuthorizeRequest* request) : request(request) {}
+    const AuthorizeRequest* const request;
+    absl::StatusOr<AuthorizeResponse> answer = absl::UnknownError("not decided");
+    bool done = false;  // answered (by whichever charge led its batch)
+    bool lead = false;  // to lead the next batch
+  };
   struct Stripe {
     absl::Mutex mu;
     absl::flat_hash_map<std::string, SharedState::UserRecord> known ABSL_GUARDED_BY(mu);
+    // Charges queue here while a batch of the stripe's charges is being decided and committed;
+    // the next batch is all of them, each user's committed at once (one round trip a user).
+    absl::Mutex queue_mu;  // never held with mu
+    std::vector<Charge*> queue ABSL_GUARDED_BY(queue_mu);
+    bool leading ABSL_GUARDED_BY(queue_mu) = false;  // a charge is leading a batch
   };
   static constexpr size_t kStripes = 4096;
   // How a call's records are written.
@@ -114,6 +129,9 @@ class SharedEngine final : public Engine {
   absl::StatusOr<T> DecideAndCommit(Stripe& stripe, absl::string_view user_id, Writes writes,
                                     bool fresh, absl::FunctionRef<absl::StatusOr<T>()> call)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
+  // Decides and commits the charges queued on `stripe` (the calling charge's among them), then
+  // answers them and hands the lead to the next charge queued, if any.
+  void LeadBatch(Stripe& stripe);
   // Reads the user's record into this node. REQUIRES: the user's stripe held.
   absl::Status Load(Stripe& stripe, absl::string_view user_id);
   // Replaces what this node holds with what a refused commit found stored.

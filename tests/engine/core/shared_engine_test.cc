@@ -116,6 +116,42 @@ TEST_F(SharedEngineTest, TwoNodesChargingOneUserAtOnceNeverExceedTheDailyCap) {
       << "the nodes did race for the user (else this test shows nothing)";
 }
 
+TEST_F(SharedEngineTest, ChargesOfOneUserThatArriveTogetherShareACommit) {
+  Node a = MakeNode(1);
+  ASSERT_TRUE(a.engine->GrantMandate(Grant("hot", "*", kMorning)).ok());
+  state_.SetCommitDelay(absl::Milliseconds(2));
+  const int commits_before = state_.commits();
+  // Eight threads charging one user: while one commit is on its way, the others queue.
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 5;
+  std::atomic<int> failed{0};
+  std::atomic<int64_t> approved_minor{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int64_t amount = 100 * (1 + t + kThreads * i);  // every charge its own amount
+        absl::StatusOr<AuthorizeResponse> response =
+            a.engine->Authorize(Charge(absl::StrCat("t-", t, "-", i), "hot", amount));
+        if (!response.ok()) {
+          failed.fetch_add(1);
+        } else if (response->decision == Decision::kApprove) {
+          approved_minor.fetch_add(amount);
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_LT(state_.commits() - commits_before, kThreads * kPerThread)
+      << "charges that waited for the user were committed together";
+  // What is stored counts exactly the charges answered APPROVE.
+  absl::StatusOr<SharedState::UserRecord> stored = state_.ReadUser("hot");
+  ASSERT_TRUE(stored.ok() && stored->user.has_value());
+  EXPECT_EQ(stored->user->day.amount_minor, approved_minor.load());
+  EXPECT_GT(approved_minor.load(), 0);
+}
+
 TEST_F(SharedEngineTest, ARevocationOnOneNodeHoldsOnTheOther) {
   Node a = MakeNode(1);
   Node b = MakeNode(2);
