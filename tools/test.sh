@@ -13,8 +13,9 @@ echo "== tests =="
 echo "== build (ASan + UBSan) =="
 tools/build.sh build-asan -DVIGIL_SANITIZE=ON -DVIGIL_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debug
 echo "== tests under ASan + UBSan =="
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --output-on-failure -j "$(nproc)")
+suppressions="$PWD/tools/lsan-suppressions.txt"  # what they are for: in the file
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$suppressions" \
+  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$(nproc)")
 
 echo "== fuzz the rule compiler (libFuzzer, 60 s) =="
 tools/fuzz.sh 60
