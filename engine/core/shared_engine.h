@@ -19,12 +19,13 @@
 // on one node) waits for one round trip a charge, its commit; the claim's is under way
 // meanwhile. Calls for one user are serialized on a node: each user maps to one of 4,096 lock
 // stripes, held across the read and the commit, so a call waits only for calls of users of its
-// stripe; the rest proceed and share the round trips. Charges that arrive while their stripe is
-// busy queue, and are decided together when it frees: each user's in one commit, as a journal's
-// group commit does, so that a user with many charges at once is not held to one a round trip. When
-// another node has the user's turn (see RedisSharedState), the call lets its stripe go while it
-// waits. When the store cannot be reached the call is UNAVAILABLE, and the user's record is read
-// again on the next call: nothing is approved on a record the store did not confirm.
+// stripe; the rest proceed and share the round trips. Charges that arrive while their stripe
+// is busy queue, and are decided together when it frees: each user's in one commit, as a
+// journal's group commit does, so that a user with many charges at once is not held to one a
+// round trip. When another node has the user's turn (see RedisSharedState), the call lets its
+// stripe go while it waits. When the store cannot be reached the call is UNAVAILABLE, and the
+// user's record is read again on the next call: nothing is approved on a record the store did
+// not confirm.
 //
 // What stays on each node: device and merchant velocity windows (each node counts the charges
 // it decided), the decision log (in the node's journal, if any) and the sweep of its own
@@ -93,7 +94,6 @@ class SharedEngine final : public Engine {
  private:
   class CaptureJournal;
   class FloorClock;
-  // The users of one lock stripe: the tokens of the records this node holds as current.
   // A charge waiting for its stripe, in the stripe's queue.
   struct Charge {
     explicit Charge(const AuthorizeRequest* request) : request(request) {}
@@ -102,6 +102,7 @@ class SharedEngine final : public Engine {
     bool done = false;  // answered (by whichever charge led its batch)
     bool lead = false;  // to lead the next batch
   };
+  // The users of one lock stripe: the tokens of the records this node holds as current.
   struct Stripe {
     absl::Mutex mu;
     absl::flat_hash_map<std::string, SharedState::UserRecord> known ABSL_GUARDED_BY(mu);

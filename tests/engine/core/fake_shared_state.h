@@ -47,10 +47,12 @@ class FakeSharedState final : public SharedState {
       return claim;
     }
     auto [it, inserted] = claims_.emplace(std::string(transaction_id), std::string(user_id));
-    claim->Answer(inserted || it->second == user_id ? absl::OkStatus()
-                                                    : absl::AlreadyExistsError(absl::StrCat(
-                                                          "transaction_id: \"", transaction_id,
+    if (inserted || it->second == user_id) {
+      claim->Answer(absl::OkStatus());
+    } else {
+      claim->Answer(absl::AlreadyExistsError(absl::StrCat("transaction_id: \"", transaction_id,
                                                           "\" was already used for another user")));
+    }
     return claim;
   }
   absl::StatusOr<std::string> TransactionOwner(absl::string_view transaction_id) override {
