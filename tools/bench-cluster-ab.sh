@@ -21,21 +21,12 @@ for bin in "$before" "$after"; do
 done
 [ -x "$after/vigil-bench" ] || { echo "bench-cluster-ab: no $after/vigil-bench" >&2; exit 2; }
 
-source tools/bench-lib.sh  # $out, start, stop, free_port
-cluster_port=7300
-seeds=$(tools/cluster.sh up --port "$cluster_port" --dir "$out/cluster")
-trap 'tools/cluster.sh down --port '"$cluster_port"' --dir "$out/cluster" >/dev/null; cleanup' EXIT
-flush() {
-  local node
-  for node in $(seq "$cluster_port" $((cluster_port + 5))); do
-    [ "$(redis-cli -p "$node" ROLE | head -1)" = master ] && redis-cli -p "$node" FLUSHALL >/dev/null
-  done
-  return 0
-}
+source tools/bench-lib.sh  # $out, start, stop, free_port, cluster_up, cluster_flush
+cluster_up 7300
 run() {  # run NAME BIN: a fresh vigild of BIN on an empty cluster; its figures in $out/NAME.json
   local name=$1 bin=$2 port
   port=$(free_port)
-  flush
+  cluster_flush
   start vigild "$port" "$bin/vigild" --listen "127.0.0.1:$port" --admin-listen "" --rules rules \
     --rules-poll-ms 0 --redis-cluster "$seeds"
   "$after/vigil-bench" --target "127.0.0.1:$port" --users 20000 --duration-s 0.1 --warmup-s 0 \

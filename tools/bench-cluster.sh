@@ -24,10 +24,8 @@ bin=build-release/bin
 rounds=${VIGIL_BENCH_ROUNDS:-3}
 users=20000
 
-source tools/bench-lib.sh  # $out, start, stop, free_port
-cluster_port=7300
-seeds=$(tools/cluster.sh up --port "$cluster_port" --dir "$out/cluster")
-trap 'tools/cluster.sh down --port '"$cluster_port"' --dir "$out/cluster" >/dev/null; cleanup' EXIT
+source tools/bench-lib.sh  # $out, start, stop, free_port, cluster_up, cluster_flush
+cluster_up 7300
 nodes=()
 for i in 0 1 2 3 4 5; do nodes+=($((cluster_port + i))); done
 
@@ -39,13 +37,6 @@ redis_stats() {  # redis_stats NAME: every node's INFO (commandstats, cpu, repli
     redis-cli -p "$node" INFO cpu
     redis-cli -p "$node" INFO replication
   done >"$out/$1.redis"
-}
-flush() {  # every run on the cluster starts from no users, as the embedded one does
-  local node
-  for node in "${nodes[@]}"; do
-    [ "$(redis-cli -p "$node" ROLE | head -1)" = master ] && redis-cli -p "$node" FLUSHALL >/dev/null
-  done
-  return 0
 }
 round_trips() {  # round_trips NAME: the vigilds' round trips and conflicts, each summed
   python3 - "${admins[@]}" >"$out/$1.trips" <<'PY'
@@ -90,14 +81,14 @@ for round in $(seq "$rounds"); do
   stop "$vigild_pid"
 
   port=$(free_port) admins=("$(free_port)")
-  flush
+  cluster_flush
   start vigild "$port" "$bin/vigild" --listen "127.0.0.1:$port" \
     --admin-listen "127.0.0.1:${admins[0]}" --rules rules --rules-poll-ms 0 --redis-cluster "$seeds"
   run "cluster1-$round" "127.0.0.1:$port"
   stop "$vigild_pid"
 
   port=$(free_port) port2=$(free_port) admins=("$(free_port)" "$(free_port)")
-  flush
+  cluster_flush
   start vigild "$port" "$bin/vigild" --listen "127.0.0.1:$port" \
     --admin-listen "127.0.0.1:${admins[0]}" --rules rules --rules-poll-ms 0 --redis-cluster "$seeds"
   first_pid=$vigild_pid
