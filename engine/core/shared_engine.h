@@ -98,9 +98,9 @@ class SharedEngine final : public Engine {
   struct Charge {
     explicit Charge(const AuthorizeRequest* request) : request(request) {}
     const AuthorizeRequest* const request;
-    absl::StatusOr<AuthorizeResponse> answer = absl::UnknownError("not decided");
-    bool done = false;  // answered (by whichever charge led its batch)
-    bool lead = false;  // to lead the next batch
+    absl::StatusOr<AuthorizeResponse> answer;  // UNKNOWN until decided
+    bool done = false;                         // answered (by whichever charge led its batch)
+    bool lead = false;                         // to lead the next batch
   };
   // The users of one lock stripe: the tokens of the records this node holds as current.
   struct Stripe {
