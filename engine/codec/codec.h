@@ -40,6 +40,8 @@ void EncodeLogEntry(const DecisionLogEntry& entry, Record& out) {
   if (entry.request.has_value()) Encode(*entry.request, *out.mutable_request());
   if (entry.response.has_value()) Encode(*entry.response, *out.mutable_response());
   if (entry.outcome.has_value()) out.set_outcome(Encode(*entry.outcome));
+  if (entry.mandate.has_value()) Encode(*entry.mandate, *out.mutable_mandate());
+  if (entry.profile.has_value()) Encode(*entry.profile, *out.mutable_profile());
 }
 
 }  // namespace vigil::codec

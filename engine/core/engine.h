@@ -71,7 +71,15 @@ class Engine {
   // Records what happened to an authorized charge. FAILED and REVERSED release an approved
   // amount (once); STRONG_AUTH_PASSED resets the failure count and reactivates the mandate;
   // STRONG_AUTH_FAILED counts a failure. NOT_FOUND for an unknown transaction_id.
-  virtual absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome) = 0;
+  //
+  // The outcome happened at `event_time_ms` when the engine trusts client time, or at the
+  // transaction's time when that is 0; otherwise at the clock's time. A reactivated mandate
+  // counts as used then.
+  virtual absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome,
+                                     int64_t event_time_ms) = 0;
+  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome) {
+    return ReportOutcome(transaction_id, outcome, 0);
+  }
 
   // Grants a mandate. The same request_id with the same content returns the same mandate;
   // with other content, ALREADY_EXISTS. FAILED_PRECONDITION without explicit consent or where

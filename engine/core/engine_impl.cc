@@ -79,11 +79,13 @@ absl::StatusOr<AuthorizeResponse> EngineImpl::Decide(const AuthorizeRequest& req
                                                      uint64_t& sequence) {
   VIGIL_RETURN_IF_ERROR(ValidateAuthorize(request));
   const Policy& policy = policy_.ForThisThread();
-  const int64_t now_ms = EventTime(request);
   const uint64_t merchant_hash = StableHash(request.merchant_id);
 
   UserShard& shard = users_.ShardFor(request.user_id);
   absl::ReleasableMutexLock user_lock(&shard.mu);
+  // Read under the user's lock, so that one user's decisions are logged in time order as they
+  // were made: a replay of the log, in time order, sees each as its decision did.
+  const int64_t now_ms = EventTime(request);
   // Among millions of users, this user's entry is rarely in cache: start loading it now, so
   // that it arrives while the transaction id is claimed.
   shard.map.prefetch(request.user_id);
@@ -362,7 +364,8 @@ bool EngineImpl::ApplyOutcome(UserState& state, const TransactionRecord& record,
   return release;
 }
 
-absl::Status EngineImpl::ReportOutcome(absl::string_view transaction_id, Outcome outcome) {
+absl::Status EngineImpl::ReportOutcome(absl::string_view transaction_id, Outcome outcome,
+                                       int64_t event_time_ms) {
   VIGIL_RETURN_IF_ERROR(ValidateId("transaction_id", transaction_id));
   const TransactionKey txn_key(transaction_id);
   TransactionTable::Shard& txn_shard = transactions_.ShardFor(txn_key);
@@ -378,7 +381,6 @@ absl::Status EngineImpl::ReportOutcome(absl::string_view transaction_id, Outcome
     user_id = std::string(it->record->id(TransactionRecord::kUser));
   }
   const std::shared_ptr<const Policy> policy = policy_.Get();
-  const int64_t now_ms = clock_->NowMs();
 
   // Holding the user's lock, nobody else changes this record; work on a copy so that the
   // transaction shard is not held while Release() takes device and merchant locks (they come
@@ -396,6 +398,9 @@ absl::Status EngineImpl::ReportOutcome(absl::string_view transaction_id, Outcome
   }
   UserState* state = FindState(shard, user_id);
   if (state == nullptr) return absl::InternalError("transaction without user state");
+  const int64_t now_ms = !options_.trust_client_time ? clock_->NowMs()
+                         : event_time_ms > 0         ? event_time_ms
+                                                     : record.time_ms;
 
   StateChange change;
   const bool release = ApplyOutcome(*state, record, outcome, *policy, now_ms, change);

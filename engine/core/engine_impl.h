@@ -51,7 +51,9 @@ class EngineImpl final : public Engine {
   // Engine's contract (engine.h).
   absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request) override;
   void Authorize(const AuthorizeRequest& request, Engine::AuthorizeCallback done) override;
-  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome) override;
+  using Engine::ReportOutcome;
+  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome,
+                             int64_t event_time_ms) override;
   absl::StatusOr<Mandate> GrantMandate(const GrantMandateRequest& request) override;
   absl::StatusOr<Mandate> GetMandate(absl::string_view mandate_id) override;
   absl::StatusOr<std::vector<Mandate>> ListMandates(absl::string_view user_id,
@@ -165,6 +167,8 @@ class EngineImpl final : public Engine {
                StateChange& change);
 
   bool journaled() const { return options_.journal != nullptr; }
+  // Logs a granted or changed mandate, as it now is, with `change` (with a journal only).
+  void LogMandate(const Mandate& mandate, int64_t now_ms, StateChange& change) const;
   // Appends `change` to the journal (if any) and returns its sequence; 0 without a journal.
   uint64_t Append(StateChange change);
   // The sequence of the last change queued; 0 without a journal.

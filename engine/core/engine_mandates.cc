@@ -67,14 +67,24 @@ Mandate NewMandate(const GrantMandateRequest& request, std::string mandate_id, i
 
 }  // namespace
 
+void EngineImpl::LogMandate(const Mandate& mandate, int64_t now_ms, StateChange& change) const {
+  if (!journaled()) return;
+  DecisionLogEntry entry;
+  entry.time_ms = now_ms;
+  entry.mandate = mandate;
+  change.log.push_back(std::move(entry));
+}
+
 absl::StatusOr<Mandate> EngineImpl::GrantMandate(const GrantMandateRequest& request) {
   VIGIL_RETURN_IF_ERROR(ValidateGrant(request));
-  const int64_t now_ms = clock_->NowMs();
-  VIGIL_RETURN_IF_ERROR(CheckConsent(request, now_ms));
   const std::shared_ptr<const Policy> policy = policy_.Get();
 
   UserShard& shard = users_.ShardFor(request.user_id);
   absl::ReleasableMutexLock user_lock(&shard.mu);
+  // Every change to a user reads the time under the user's lock: the log's order by time is
+  // then the order the user's changes were made in, which replays follow.
+  const int64_t now_ms = clock_->NowMs();
+  VIGIL_RETURN_IF_ERROR(CheckConsent(request, now_ms));
   auto& grant_shard = grants_.ShardFor(request.request_id);
   if (!request.request_id.empty()) {
     absl::ReleasableMutexLock lock(&grant_shard.mu);
@@ -121,13 +131,14 @@ absl::StatusOr<Mandate> EngineImpl::GrantMandate(const GrantMandateRequest& requ
   }
   mandate_owners_.Add(mandate.mandate_id, shard.map.find(request.user_id)->first);
   state.mandates.push_back(MandateState{StoredMandate::From(mandate), {}, {}, {}});
+  Mandate view = state.mandates.back().mandate.View(request.user_id, *policy, now_ms);
   StateChange change;
   change.users.push_back(SnapshotOf(request.user_id, state));
   if (!request.request_id.empty()) {
     change.grants.push_back(GrantSnapshot{request, mandate.mandate_id, now_ms});
   }
+  LogMandate(view, now_ms, change);
   const uint64_t sequence = Append(std::move(change));
-  Mandate view = state.mandates.back().mandate.View(request.user_id, *policy, now_ms);
   user_lock.Release();
   VIGIL_RETURN_IF_ERROR(Durable(sequence));
   return view;
@@ -156,23 +167,24 @@ absl::StatusOr<Mandate> EngineImpl::ChangeMandate(absl::string_view mandate_id,
         absl::StrCat("user_id: \"", user_id, "\" does not own mandate \"", mandate_id, "\""));
   }
   const std::shared_ptr<const Policy> policy = policy_.Get();
-  const int64_t now_ms = clock_->NowMs();
   constexpr bool kReadOnly = std::is_same_v<Change, std::nullptr_t>;
   if (!kReadOnly) VIGIL_RETURN_IF_ERROR(Writable());
   UserShard& shard = users_.ShardFor(user_id);
   absl::ReleasableMutexLock lock(&shard.mu);
+  const int64_t now_ms = clock_->NowMs();
   UserState* state = FindState(shard, user_id);
   if (state != nullptr) {
     for (MandateState& mandate : state->mandates) {
       if (mandate.mandate.mandate_id() != mandate_id) continue;
       uint64_t sequence = LastSequence();
+      if constexpr (!kReadOnly) VIGIL_RETURN_IF_ERROR(change(mandate, now_ms));
+      Mandate view = mandate.mandate.View(user_id, *policy, now_ms);
       if constexpr (!kReadOnly) {
-        VIGIL_RETURN_IF_ERROR(change(mandate, now_ms));
         StateChange changed;
         changed.users.push_back(SnapshotOf(user_id, *state));
+        LogMandate(view, now_ms, changed);
         sequence = Append(std::move(changed));
       }
-      Mandate view = mandate.mandate.View(user_id, *policy, now_ms);
       lock.Release();
       if (kReadOnly) {
         AwaitVisible(sequence);
@@ -257,13 +269,13 @@ absl::StatusOr<std::vector<Mandate>> EngineImpl::RevokeAllMandates(absl::string_
   VIGIL_RETURN_IF_ERROR(ValidateId("user_id", user_id));
   VIGIL_RETURN_IF_ERROR(ValidateOptionalId("reason", reason));
   const std::shared_ptr<const Policy> policy = policy_.Get();
-  const int64_t now_ms = clock_->NowMs();
   VIGIL_RETURN_IF_ERROR(Writable());
   UserShard& shard = users_.ShardFor(user_id);
   std::vector<Mandate> revoked;
   uint64_t sequence = 0;
   {
     absl::MutexLock lock(&shard.mu);
+    const int64_t now_ms = clock_->NowMs();
     if (UserState* state = FindState(shard, user_id); state != nullptr) {
       for (MandateState& entry : state->mandates) {
         StoredMandate& mandate = entry.mandate;
@@ -274,6 +286,7 @@ absl::StatusOr<std::vector<Mandate>> EngineImpl::RevokeAllMandates(absl::string_
       if (!revoked.empty()) {
         StateChange change;
         change.users.push_back(SnapshotOf(user_id, *state));
+        for (const Mandate& mandate : revoked) LogMandate(mandate, now_ms, change);
         sequence = Append(std::move(change));
       }
     }
@@ -307,6 +320,12 @@ absl::StatusOr<UserProfile> EngineImpl::PutUserProfile(const UserProfile& profil
     state.SetProfile(profile, birth_date);
     StateChange change;
     change.users.push_back(SnapshotOf(profile.user_id, state));
+    if (journaled()) {
+      DecisionLogEntry entry;
+      entry.time_ms = clock_->NowMs();  // under the lock, as every change to a user
+      entry.profile = profile;
+      change.log.push_back(std::move(entry));
+    }
     sequence = Append(std::move(change));
   }
   VIGIL_RETURN_IF_ERROR(Durable(sequence));

@@ -78,13 +78,17 @@ struct GrantSnapshot {
   int64_t seen_ms = 0;  // when the engine granted it, by its clock
 };
 
-// One line of the decision log: an Authorize with its inputs and answer, or an outcome.
+// One line of the decision log: an Authorize with its inputs and answer, an outcome, or a
+// change to what decides a user's charges (a mandate, a profile). Replaying the log in order
+// (tools/vigil_replay) decides every charge again.
 struct DecisionLogEntry {
   int64_t time_ms = 0;
   std::string transaction_id;
   std::optional<AuthorizeRequest> request;    // set for an Authorize
   std::optional<AuthorizeResponse> response;  // set for an Authorize
   std::optional<Outcome> outcome;             // set for a ReportOutcome
+  std::optional<Mandate> mandate;             // a granted or changed mandate, as it now is
+  std::optional<UserProfile> profile;         // a profile put, as stored
 };
 
 // The state after one call, as whole records: applying changes in order reproduces the state.

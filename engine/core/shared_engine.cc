@@ -339,7 +339,8 @@ void SharedEngine::Authorize(const AuthorizeRequest& request, AuthorizeCallback 
       [this, request, done = std::move(done)]() mutable { std::move(done)(Authorize(request)); });
 }
 
-absl::Status SharedEngine::ReportOutcome(absl::string_view transaction_id, Outcome outcome) {
+absl::Status SharedEngine::ReportOutcome(absl::string_view transaction_id, Outcome outcome,
+                                         int64_t event_time_ms) {
   VIGIL_RETURN_IF_ERROR(ValidateId("transaction_id", transaction_id));
   std::optional<std::string> user = local_->TransactionUser(transaction_id);
   if (!user.has_value()) {
@@ -355,7 +356,7 @@ absl::Status SharedEngine::ReportOutcome(absl::string_view transaction_id, Outco
   return Serialized<std::monostate>(
              *user, Writes::kUpdate, /*fresh=*/false,
              [&]() -> absl::StatusOr<std::monostate> {
-               VIGIL_RETURN_IF_ERROR(local_->ReportOutcome(transaction_id, outcome));
+               VIGIL_RETURN_IF_ERROR(local_->ReportOutcome(transaction_id, outcome, event_time_ms));
                return std::monostate{};
              })
       .status();

@@ -64,7 +64,9 @@ class SharedEngine final : public Engine {
 
   absl::StatusOr<AuthorizeResponse> Authorize(const AuthorizeRequest& request) override;
   void Authorize(const AuthorizeRequest& request, AuthorizeCallback done) override;
-  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome) override;
+  using Engine::ReportOutcome;
+  absl::Status ReportOutcome(absl::string_view transaction_id, Outcome outcome,
+                             int64_t event_time_ms) override;
   absl::StatusOr<Mandate> GrantMandate(const GrantMandateRequest& request) override;
   absl::StatusOr<Mandate> GetMandate(absl::string_view mandate_id) override;
   absl::StatusOr<std::vector<Mandate>> ListMandates(absl::string_view user_id,

@@ -73,7 +73,8 @@ grpc::ServerUnaryReactor* RiskEngineService::ReportOutcome(grpc::CallbackServerC
                                                            v1::ReportOutcomeResponse* response) {
   absl::StatusOr<Outcome> outcome = Decode(request->outcome());
   if (!outcome.ok()) return FinishUnary(context, outcome.status());
-  absl::Status status = engine_->ReportOutcome(request->transaction_id(), *outcome);
+  absl::Status status =
+      engine_->ReportOutcome(request->transaction_id(), *outcome, request->event_time_ms());
   if (status.ok()) {
     response->set_transaction_id(request->transaction_id());
     response->set_outcome(request->outcome());

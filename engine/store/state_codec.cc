@@ -210,6 +210,12 @@ absl::StatusOr<DecisionLogEntry> Decode(const store::v1::DecisionLogRecord& entr
     if (!outcome.ok()) return Damaged("outcome", outcome.status());
     out.outcome = *outcome;
   }
+  if (entry.has_mandate()) {
+    absl::StatusOr<Mandate> mandate = codec::Decode(entry.mandate());
+    if (!mandate.ok()) return Damaged("mandate", mandate.status());
+    out.mandate = *std::move(mandate);
+  }
+  if (entry.has_profile()) out.profile = codec::Decode(entry.profile());
   return out;
 }
 

@@ -49,7 +49,8 @@ ABSL_FLAG(std::string, mcc, "", "merchant category code");
 ABSL_FLAG(std::string, device, "", "device id");
 ABSL_FLAG(std::string, funding, "FUNDING_SOURCE_UNSPECIFIED",
           "BALANCE, DEBIT_CARD, CREDIT_CARD or CREDIT_LINE");
-ABSL_FLAG(int64_t, event_time_ms, 0, "transaction time (only read by vigild --trust-client-time)");
+ABSL_FLAG(int64_t, event_time_ms, 0,
+          "when the charge or outcome happened (only read by vigild --trust-client-time)");
 ABSL_FLAG(std::vector<std::string>, attr, {}, "attributes, key=value,key=value");
 ABSL_FLAG(std::string, outcome, "",
           "COMPLETED, FAILED, REVERSED, STRONG_AUTH_PASSED or "
@@ -88,7 +89,7 @@ commands:
   health                                   is vigild serving?
   authorize --user U --merchant M --amount A [--txn ID] [--mandate ID] [--channel C]
             [--mcc MCC] [--device D] [--funding F] [--event-time-ms T] [--attr k=v,...]
-  outcome   --txn ID --outcome O
+  outcome   --txn ID --outcome O [--event-time-ms T]
   grant     --user U --merchant M --opt-in --terms V [--per-txn A] [--daily A] [--monthly A]
             [--expires-at-ms T] [--request-id R]
   get       --mandate ID
@@ -290,6 +291,7 @@ int ReportOutcome(Client& client) {
   vigil::v1::ReportOutcomeRequest request;
   request.set_transaction_id(Require(FLAGS_txn, "txn"));
   request.set_outcome(EnumFlag(FLAGS_outcome, "outcome", &vigil::v1::Outcome_Parse));
+  request.set_event_time_ms(absl::GetFlag(FLAGS_event_time_ms));
   using vigil::v1::ReportOutcomeRequest;
   using vigil::v1::ReportOutcomeResponse;
   using vigil::v1::RiskEngine;

@@ -246,6 +246,36 @@ TEST_F(TrustingEngineTest, RetentionCountsFromWhenTheEngineSawTheChargeNotFromIt
   EXPECT_EQ(*engine_.ExpireTransactions(clock_.NowMs() - kRetention), 1u);
 }
 
+TEST_F(TrustingEngineTest, AnOutcomeHappensAtItsReportedTime) {
+  constexpr int64_t kDay = 24 * kHour;
+  policy_->decide = Decision::kChallenge;
+  AuthorizeRequest charge = Charge("late", 100);
+  charge.event_time_ms = clock_.NowMs() + 91 * kDay;
+  ASSERT_TRUE(engine_.Authorize(charge).ok());
+  const int64_t passed_at = charge.event_time_ms + 60'000;
+  ASSERT_TRUE(engine_.ReportOutcome("late", Outcome::kStrongAuthPassed, passed_at).ok());
+  absl::StatusOr<Mandate> mandate = engine_.GetMandate(mandate_id_);
+  ASSERT_TRUE(mandate.ok());
+  EXPECT_EQ(mandate->last_used_at_ms, passed_at) << "not the engine's clock";
+}
+
+TEST_F(TrustingEngineTest, AnOutcomeWithoutItsTimeHappensAtTheTransactionsTime) {
+  policy_->decide = Decision::kChallenge;
+  AuthorizeRequest charge = Charge("late", 100);
+  charge.event_time_ms = clock_.NowMs() + 30 * 24 * kHour;
+  ASSERT_TRUE(engine_.Authorize(charge).ok());
+  ASSERT_TRUE(engine_.ReportOutcome("late", Outcome::kStrongAuthPassed).ok());
+  EXPECT_EQ(engine_.GetMandate(mandate_id_)->last_used_at_ms, charge.event_time_ms);
+}
+
+TEST_F(EngineTest, AnOutcomesTimeIsIgnoredUnlessTrusted) {
+  policy_->decide = Decision::kChallenge;
+  ASSERT_TRUE(engine_.Authorize(Charge("a", 100)).ok());
+  ASSERT_TRUE(
+      engine_.ReportOutcome("a", Outcome::kStrongAuthPassed, clock_.NowMs() + 5 * kHour).ok());
+  EXPECT_EQ(engine_.GetMandate(mandate_id_)->last_used_at_ms, clock_.NowMs());
+}
+
 TEST_F(EngineTest, FailedOutcomeReleasesEverythingTheApprovalReserved) {
   ASSERT_TRUE(engine_.Authorize(Charge("a", 100)).ok());
   ASSERT_TRUE(engine_.Authorize(Charge("b", 40)).ok());

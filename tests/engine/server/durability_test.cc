@@ -134,7 +134,7 @@ TEST_F(DurabilityTest, ARestartKeepsLimitsRevocationsAndAnswers) {
   EXPECT_EQ(after.status(), v1::REVOKED);
 }
 
-TEST_F(DurabilityTest, TheDecisionLogHoldsEveryDecisionAndOutcomeInOrder) {
+TEST_F(DurabilityTest, TheDecisionLogHoldsEveryDecisionOutcomeAndGrantInOrder) {
   Start();
   v1::GrantMandateRequest grant;
   grant.set_user_id("u");
@@ -161,19 +161,23 @@ TEST_F(DurabilityTest, TheDecisionLogHoldsEveryDecisionAndOutcomeInOrder) {
   Start();  // the log is on disk, not in memory
   const std::vector<v1::DecisionRecord> all = Export(kNow, kNow + 3'600'000);
   ASSERT_TRUE(last_status_.ok()) << last_status_.error_message();
-  ASSERT_EQ(all.size(), 3u);
-  EXPECT_EQ(all[0].transaction_id(), "early");
-  EXPECT_EQ(all[0].request().amount_minor(), 100);
-  EXPECT_EQ(all[0].response().decision(), v1::APPROVE);
-  EXPECT_EQ(all[1].transaction_id(), "late");
-  EXPECT_EQ(all[1].response().decision(), v1::CHALLENGE);
-  EXPECT_EQ(all[1].response().reasons(0).code(), "PER_TXN_LIMIT");
-  EXPECT_FALSE(all[1].response().rules_version().empty());
-  EXPECT_EQ(all[2].transaction_id(), "early");
-  EXPECT_EQ(all[2].outcome(), v1::REVERSED);
+  ASSERT_EQ(all.size(), 4u);
+  // The grant, first: replays need the mandate the charges were decided against.
+  EXPECT_EQ(all[0].mandate().mandate_id(), mandate.mandate_id());
+  EXPECT_EQ(all[0].mandate().status(), v1::ACTIVE);
+  EXPECT_FALSE(all[0].has_request());
+  EXPECT_EQ(all[1].transaction_id(), "early");
+  EXPECT_EQ(all[1].request().amount_minor(), 100);
+  EXPECT_EQ(all[1].response().decision(), v1::APPROVE);
+  EXPECT_EQ(all[2].transaction_id(), "late");
+  EXPECT_EQ(all[2].response().decision(), v1::CHALLENGE);
+  EXPECT_EQ(all[2].response().reasons(0).code(), "PER_TXN_LIMIT");
+  EXPECT_FALSE(all[2].response().rules_version().empty());
+  EXPECT_EQ(all[3].transaction_id(), "early");
+  EXPECT_EQ(all[3].outcome(), v1::REVERSED);
   const std::vector<v1::DecisionRecord> first_minute = Export(kNow, kNow + 60'000);
-  ASSERT_EQ(first_minute.size(), 1u);
-  EXPECT_EQ(first_minute[0].transaction_id(), "early");
+  ASSERT_EQ(first_minute.size(), 2u);
+  EXPECT_EQ(first_minute[1].transaction_id(), "early");
 }
 
 TEST_F(DurabilityTest, WithoutADataDirectoryThereIsNoLog) {
