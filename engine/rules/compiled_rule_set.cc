@@ -37,7 +37,8 @@ absl::Status CheckCaps(absl::string_view what, int64_t per_txn, int64_t daily,
 
 CompiledRuleSet::CompiledRuleSet(RuleSetSettings settings, Plan plan,
                                  std::vector<CompiledRule> rules, int32_t notify_root,
-                                 std::vector<WindowSpec> windows, std::string version)
+                                 std::vector<WindowSpec> windows, std::string version,
+                                 RuleSetContents contents)
     : settings_(std::move(settings)),
       plan_(std::move(plan)),
       rules_(std::move(rules)),
@@ -45,6 +46,7 @@ CompiledRuleSet::CompiledRuleSet(RuleSetSettings settings, Plan plan,
       layout_(std::move(windows), NextLayoutId()),
       version_(InternString(version)),
       calendar_(settings_.utc_offset_ms),
+      contents_(std::move(contents)),
       lines_per_stripe_((rules_.size() + HitLine::kCounts - 1) / HitLine::kCounts),
       hits_(new HitLine[kHitStripes * lines_per_stripe_]) {}
 

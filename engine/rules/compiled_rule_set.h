@@ -51,6 +51,38 @@ struct RuleSetSettings {
   int64_t elderly_daily_cap_minor = 0;
 };
 
+// What a rule set was compiled from, as a risk analyst reads it: every rule (disabled ones
+// too), param and list, in the order of their files. For `vigil-rules show` and the console.
+struct RuleSetContents {
+  struct Rule {
+    std::string id;
+    std::string file;
+    int line = 0;
+    std::string description;
+    std::string when;
+    std::vector<std::string> exceptions;
+    std::string action;  // approve, challenge, decline
+    std::string mode;    // enforce, shadow
+    std::string code;
+    bool notify = false;
+    bool enabled = true;
+  };
+  struct Param {
+    std::string name;
+    std::string value;  // as written
+    std::string file;
+  };
+  struct List {
+    std::string name;
+    std::string file;  // the list file (relative to the directory), or the rule file it is in
+    size_t size = 0;
+  };
+  std::vector<Rule> rules;
+  std::vector<Param> params;
+  std::vector<List> lists;
+  std::string notify_user;  // settings.notify_user, as written
+};
+
 struct RuleStats {
   std::string id;
   RuleMode mode;
@@ -61,7 +93,8 @@ class CompiledRuleSet final : public Policy {
  public:
   // `rules` are the enabled rules in evaluation order; `notify_root` is a plan node.
   CompiledRuleSet(RuleSetSettings settings, Plan plan, std::vector<CompiledRule> rules,
-                  int32_t notify_root, std::vector<WindowSpec> windows, std::string version);
+                  int32_t notify_root, std::vector<WindowSpec> windows, std::string version,
+                  RuleSetContents contents = {});
 
   absl::string_view version() const override { return *version_; }
   const LocalCalendar& calendar() const override { return calendar_; }
@@ -76,6 +109,7 @@ class CompiledRuleSet final : public Policy {
   const RuleSetSettings& settings() const { return settings_; }
   const std::vector<CompiledRule>& rules() const { return rules_; }
   const Plan& plan() const { return plan_; }
+  const RuleSetContents& contents() const { return contents_; }
   // How often each rule fired (enforced) or would have (shadow) since this set was loaded.
   std::vector<RuleStats> Stats() const;
 
@@ -87,6 +121,7 @@ class CompiledRuleSet final : public Policy {
   WindowLayout layout_;
   const std::string* version_;  // interned
   LocalCalendar calendar_;
+  RuleSetContents contents_;
   // Hit counters in kHitStripes copies, each on cache lines of its own, summed by Stats(): a
   // thread counts in its own stripe, so the server threads do not pass the counters' cache
   // lines between their cores on every decision.

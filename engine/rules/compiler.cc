@@ -293,6 +293,7 @@ class Compiler {
     }
     if (node["notify_user"]) {
       notify_ast_ = Parse(loaded, node["notify_user"]);
+      contents_.notify_user = node["notify_user"].Scalar();
       notify_file_ = file;
     }
   }
@@ -338,6 +339,7 @@ class Compiler {
         continue;
       }
       symbols_.params[name] = Param{checked->type, checked->value, checked->text};
+      contents_.params.push_back({name, entry.second.Scalar(), loaded.file->path});
     }
   }
 
@@ -356,6 +358,7 @@ class Compiler {
       }
       std::vector<std::string> items;
       const YAML::Node value = entry.second;
+      std::string source = file;
       if (value.IsSequence()) {
         for (const auto& item : value) {
           if (!item.IsScalar()) {
@@ -366,6 +369,7 @@ class Compiler {
         }
       } else if (value.IsMap() && value["file"] && value.size() == 1) {
         const std::string relative = value["file"].Scalar();
+        source = relative;
         absl::StatusOr<std::string> text = list_reader_(relative);
         if (!text.ok()) {
           Error(
@@ -385,6 +389,7 @@ class Compiler {
         continue;
       }
       symbols_.list_index[name] = static_cast<int>(symbols_.lists.size());
+      contents_.lists.push_back({name, source, items.size()});
       symbols_.lists.push_back(std::move(items));
     }
   }
@@ -490,6 +495,21 @@ class Compiler {
     }
     const std::string description =
         rule["description"] ? rule["description"].Scalar() : std::string();
+    RuleSetContents::Rule& listed = contents_.rules.emplace_back();
+    listed.id = compiled.id;
+    listed.file = file;
+    listed.line = rule["id"].Mark().line + 1;
+    listed.description = description;
+    listed.when = rule["when"].Scalar();
+    if (rule["exceptions"] && rule["exceptions"].IsSequence()) {
+      for (const auto& exception : rule["exceptions"])
+        listed.exceptions.push_back(exception.Scalar());
+    }
+    listed.action = action;
+    listed.mode = mode;
+    listed.code = code;
+    listed.notify = compiled.notify;
+    listed.enabled = enabled;
     compiled.reason =
         InternReason(Reason{code, compiled.id, description.empty() ? code : description});
 
@@ -546,7 +566,8 @@ class Compiler {
         settings_, std::move(plan), std::move(rules), notify, symbols_.windows.specs(),
         // 48 bits of the content's hash: enough to tell rule sets apart, and short enough (15
         // characters) that answers carry it without allocating.
-        absl::StrCat("rs-", absl::Hex(StableHash(version_input_) >> 16, absl::kZeroPad12)));
+        absl::StrCat("rs-", absl::Hex(StableHash(version_input_) >> 16, absl::kZeroPad12)),
+        std::move(contents_));
   }
 
   const std::vector<RuleFile>& files_;
@@ -562,6 +583,7 @@ class Compiler {
   std::string notify_file_;
   std::map<std::string, std::string> rule_ids_;
   std::string version_input_;
+  RuleSetContents contents_;
 };
 
 }  // namespace

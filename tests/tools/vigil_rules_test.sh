@@ -60,6 +60,33 @@ if [ "$rc" -ne 1 ] ||
   failures=$((failures + 1))
 fi
 expect 2 "usage: vigil-rules check DIR
-       vigil-rules test DIR" -- lint "$work/rules"
+       vigil-rules test DIR
+       vigil-rules show DIR" -- lint "$work/rules"
+
+# show: exactly what is loaded. Every rule of the files (a disabled one marked), every list with
+# its size as the file counts it, every param, and the version that check reports.
+sed -i '0,/^    code: NO_MANDATE$/s//    code: NO_MANDATE\n    enabled: false/' "$work/rules/policy.yaml"
+out=$("$tool" show "$work/rules" 2>&1)
+rc=$?
+checks=$((checks + 1))
+version=$("$tool" check "$work/rules" | grep -o 'rs-[0-9a-f]*$')
+problems=()
+[ "$rc" -eq 0 ] || problems+=("exit $rc")
+grep -qx "rule set $version, from $work/rules" <<<"$out" || problems+=("no version line for $version")
+for id in $(grep -ho '^  - id: [a-z0-9._-]*' "$work"/rules/*.yaml | awk '{print $3}'); do
+  grep -qE "^  $id +(enforce|shadow) " <<<"$out" || problems+=("rule $id missing")
+done
+grep -qE '^  mandate.none +enforce +challenge +NO_MANDATE +\(disabled\)' <<<"$out" ||
+  problems+=("mandate.none not shown as disabled")
+for list in "$work"/rules/lists/*.txt; do
+  size=$(sed 's/#.*//; s/[[:space:]]//g' "$list" | grep -c .)
+  grep -qE "^  [a-z_]+ +$size items  lists/$(basename "$list")$" <<<"$out" ||
+    problems+=("$list: $size items not shown")
+done
+grep -qE '^  strong_auth_failures_to_decline +3 ' <<<"$out" || problems+=("param missing")
+if [ ${#problems[@]} -ne 0 ]; then
+  echo "FAIL: vigil-rules show: ${problems[*]}"; sed 's/^/    /' <<<"$out"
+  failures=$((failures + 1))
+fi
 echo "vigil-rules: $((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -2,6 +2,8 @@
 //
 //   vigil-rules check DIR   compile; print every error and warning as file:line:column
 //   vigil-rules test DIR    compile, then run the cases in DIR/tests/*.yaml
+//   vigil-rules show DIR    compile, then print exactly what would be loaded: the version, the
+//                           settings, every param, list (with its size) and rule
 //
 // Exit status: 0 when all is well, 1 when the rules do not compile or a test fails, 2 for a
 // usage mistake.
@@ -15,7 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "engine/core/money.h"
 #include "engine/rules/compiler.h"
 #include "engine/rules/rule_tests.h"
 
@@ -28,7 +34,9 @@ using vigil::rules::RuleMode;
 using vigil::rules::Severity;
 
 int Usage() {
-  std::fputs("usage: vigil-rules check DIR\n       vigil-rules test DIR\n", stderr);
+  std::fputs(
+      "usage: vigil-rules check DIR\n       vigil-rules test DIR\n       vigil-rules show DIR\n",
+      stderr);
   return 2;
 }
 
@@ -55,6 +63,57 @@ int Check(const std::string& dir) {
   std::printf("%s: ok, %zu rules (%zu enforced, %d shadow), %zu velocity windows, version %s\n",
               dir.c_str(), rule_set->rules().size(), rule_set->rules().size() - shadow, shadow,
               rule_set->layout().specs().size(), std::string(rule_set->version()).c_str());
+  return 0;
+}
+
+std::string Money(int64_t minor, const std::string& currency) {
+  return absl::StrCat(vigil::FormatAmount(minor, currency), " ", currency);
+}
+
+int Show(const std::string& dir) {
+  std::shared_ptr<const vigil::rules::CompiledRuleSet> rule_set = Compile(dir);
+  if (rule_set == nullptr) return 1;
+  const vigil::rules::RuleSetSettings& settings = rule_set->settings();
+  const vigil::rules::RuleSetContents& contents = rule_set->contents();
+  const std::string& currency = settings.currency;
+  std::printf("rule set %s, from %s\n\n", std::string(rule_set->version()).c_str(), dir.c_str());
+  std::printf("settings\n");
+  std::printf("  currency                 %s\n", currency.c_str());
+  std::printf("  utc_offset               %+.2f h\n", settings.utc_offset_ms / 3'600'000.0);
+  std::printf("  elderly_age              %d (risk assessment %s)\n", settings.elderly_age,
+              settings.elderly_requires_risk_assessment ? "required" : "not required");
+  std::printf("  dormant_after            %lld days\n",
+              static_cast<long long>(settings.dormant_after_ms / 86'400'000));
+  std::printf("  caps, standard           per txn %s, daily %s\n",
+              Money(settings.standard_per_txn_cap_minor, currency).c_str(),
+              Money(settings.standard_daily_cap_minor, currency).c_str());
+  std::printf("  caps, elderly            per txn %s, daily %s\n",
+              Money(settings.elderly_per_txn_cap_minor, currency).c_str(),
+              Money(settings.elderly_daily_cap_minor, currency).c_str());
+  std::printf("  notify_user              %s\n", contents.notify_user.c_str());
+
+  std::printf("\nparams (%zu)\n", contents.params.size());
+  for (const auto& param : contents.params) {
+    std::printf("  %-32s %-16s %s\n", param.name.c_str(), param.value.c_str(), param.file.c_str());
+  }
+  std::printf("\nlists (%zu)\n", contents.lists.size());
+  for (const auto& list : contents.lists) {
+    std::printf("  %-32s %8zu items  %s\n", list.name.c_str(), list.size, list.file.c_str());
+  }
+  const size_t enabled = static_cast<size_t>(std::count_if(
+      contents.rules.begin(), contents.rules.end(), [](const auto& rule) { return rule.enabled; }));
+  std::printf("\nrules (%zu, %zu enabled, in evaluation order)\n", contents.rules.size(), enabled);
+  for (const auto& rule : contents.rules) {
+    std::printf("  %-28s %-7s %-9s %-28s%s  %s:%d\n", rule.id.c_str(), rule.mode.c_str(),
+                rule.action.c_str(), rule.code.c_str(), rule.enabled ? "" : " (disabled)",
+                rule.file.c_str(), rule.line);
+    std::printf("      when: %s\n", absl::StrReplaceAll(absl::StripAsciiWhitespace(rule.when),
+                                                        {{"\n", "\n            "}})
+                                        .c_str());
+    if (!rule.exceptions.empty()) {
+      std::printf("      except: %s\n", absl::StrJoin(rule.exceptions, " | ").c_str());
+    }
+  }
   return 0;
 }
 
@@ -108,5 +167,6 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "check") return Check(argv[2]);
   if (command == "test") return Test(argv[2]);
+  if (command == "show") return Show(argv[2]);
   return Usage();
 }
