@@ -22,6 +22,10 @@ class DecisionLog {
   // order they were appended in, among entries of the same time), until it returns false.
   virtual absl::Status ExportDecisions(int64_t since_ms, int64_t until_ms,
                                        absl::FunctionRef<bool(const DecisionLogEntry&)> sink) = 0;
+  // The same order reversed, newest first: every entry whose time_ms is before `until_ms`, until
+  // `sink` returns false. For a look at the latest entries (the console's recent decisions).
+  virtual absl::Status ExportDecisionsNewestFirst(
+      int64_t until_ms, absl::FunctionRef<bool(const DecisionLogEntry&)> sink) = 0;
   // Deletes the entries whose time_ms is before `before_ms`.
   virtual absl::Status DeleteDecisionsBefore(int64_t before_ms) = 0;
 };

@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/status_macros.h"
+
 namespace vigil::store {
 
 absl::Status MemoryJournal::Ready() const {
@@ -69,6 +71,19 @@ absl::Status MemoryJournal::ExportDecisions(int64_t since_ms, int64_t until_ms,
       [](const DecisionLogEntry& a, const DecisionLogEntry& b) { return a.time_ms < b.time_ms; });
   for (const DecisionLogEntry& entry : entries) {
     if (!sink(entry)) break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MemoryJournal::ExportDecisionsNewestFirst(
+    int64_t until_ms, absl::FunctionRef<bool(const DecisionLogEntry&)> sink) {
+  std::vector<DecisionLogEntry> entries;
+  VIGIL_RETURN_IF_ERROR(ExportDecisions(INT64_MIN, until_ms, [&](const DecisionLogEntry& entry) {
+    entries.push_back(entry);
+    return true;
+  }));
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (!sink(*it)) break;
   }
   return absl::OkStatus();
 }

@@ -30,6 +30,8 @@ class MemoryJournal final : public Journal, public DecisionLog {
   void SetFailure(absl::Status failure);
   absl::Status ExportDecisions(int64_t since_ms, int64_t until_ms,
                                absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override;
+  absl::Status ExportDecisionsNewestFirst(
+      int64_t until_ms, absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override;
   absl::Status DeleteDecisionsBefore(int64_t before_ms) override;
 
  private:

@@ -218,6 +218,23 @@ absl::StatusOr<RestoredState> RocksDbStore::Load() {
   return state;
 }
 
+namespace {
+
+absl::StatusOr<DecisionLogEntry> DecodeLogEntry(const rocksdb::Iterator& it) {
+  store::v1::DecisionLogRecord record;
+  absl::StatusOr<DecisionLogEntry> entry =
+      record.ParseFromArray(it.value().data(), static_cast<int>(it.value().size()))
+          ? Decode(record)
+          : absl::DataLossError("not a record");
+  if (!entry.ok()) {
+    return absl::DataLossError(absl::StrCat("decision log entry \"", it.key().ToString(),
+                                            "\" cannot be read: ", entry.status().message()));
+  }
+  return entry;
+}
+
+}  // namespace
+
 absl::Status RocksDbStore::ExportDecisions(int64_t since_ms, int64_t until_ms,
                                            absl::FunctionRef<bool(const DecisionLogEntry&)> sink) {
   absl::ReaderMutexLock db_lock(&db_mu_);
@@ -226,15 +243,24 @@ absl::Status RocksDbStore::ExportDecisions(int64_t since_ms, int64_t until_ms,
   const std::string end = LogKeyAt(until_ms);
   for (it->Seek(LogKeyAt(since_ms)); it->Valid() && it->key().starts_with("l/"); it->Next()) {
     if (it->key().compare(end) >= 0) break;
-    store::v1::DecisionLogRecord record;
-    absl::StatusOr<DecisionLogEntry> entry =
-        record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))
-            ? Decode(record)
-            : absl::DataLossError("not a record");
-    if (!entry.ok()) {
-      return absl::DataLossError(absl::StrCat("decision log entry \"", it->key().ToString(),
-                                              "\" cannot be read: ", entry.status().message()));
-    }
+    absl::StatusOr<DecisionLogEntry> entry = DecodeLogEntry(*it);
+    if (!entry.ok()) return entry.status();
+    if (!sink(*entry)) break;
+  }
+  return FromRocks(it->status(), "cannot read the decision log");
+}
+
+absl::Status RocksDbStore::ExportDecisionsNewestFirst(
+    int64_t until_ms, absl::FunctionRef<bool(const DecisionLogEntry&)> sink) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is being reopened; try again");
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  // The first key of until_ms sorts before every entry of that time.
+  const std::string end = LogKeyAt(until_ms);
+  for (it->SeekForPrev(end); it->Valid() && it->key().starts_with("l/"); it->Prev()) {
+    if (it->key().compare(end) >= 0) continue;
+    absl::StatusOr<DecisionLogEntry> entry = DecodeLogEntry(*it);
+    if (!entry.ok()) return entry.status();
     if (!sink(*entry)) break;
   }
   return FromRocks(it->status(), "cannot read the decision log");

@@ -88,6 +88,8 @@ class RocksDbStore final : public Journal, public DecisionLog {
   // DATA_LOSS for an entry that cannot be read.
   absl::Status ExportDecisions(int64_t since_ms, int64_t until_ms,
                                absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override;
+  absl::Status ExportDecisionsNewestFirst(
+      int64_t until_ms, absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override;
   absl::Status DeleteDecisionsBefore(int64_t before_ms) override;
 
   absl::Status Ready() const override;

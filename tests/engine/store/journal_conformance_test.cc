@@ -256,8 +256,21 @@ std::vector<std::string> Exported(DecisionLog& log, int64_t since_ms, int64_t un
   return ids;
 }
 
+std::vector<std::string> NewestFirst(DecisionLog& log, int64_t until_ms,
+                                     size_t at_most = SIZE_MAX) {
+  std::vector<std::string> ids;
+  const absl::Status status =
+      log.ExportDecisionsNewestFirst(until_ms, [&](const DecisionLogEntry& entry) {
+        ids.push_back(entry.transaction_id);
+        return ids.size() < at_most;
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  return ids;
+}
+
 // The decision log comes back by time, the appends of one time in their order, within the
-// range asked for; it survives a restart; trimming removes exactly what is older.
+// range asked for, or in exactly the reverse order; it survives a restart; trimming removes
+// exactly what is older.
 void CheckDecisionLog(JournalUnderTest& under_test) {
   Journal& journal = under_test.journal();
   journal.Append(LogChange("c", 30));
@@ -266,6 +279,8 @@ void CheckDecisionLog(JournalUnderTest& under_test) {
   ASSERT_TRUE(journal.WaitDurable(journal.Append(LogChange("a2", 10))).ok());
   EXPECT_THAT(Exported(under_test.log(), 10, 30), ElementsAre("a1", "a2", "b"));
   EXPECT_THAT(Exported(under_test.log(), 0, 100, 2), ElementsAre("a1", "a2"));
+  EXPECT_THAT(NewestFirst(under_test.log(), 30), ElementsAre("b", "a2", "a1"));
+  EXPECT_THAT(NewestFirst(under_test.log(), 100, 2), ElementsAre("c", "b"));
   ASSERT_TRUE(under_test.Restart().ok());
   EXPECT_THAT(Exported(under_test.log(), 0, 100), ElementsAre("a1", "a2", "b", "c"));
   ASSERT_TRUE(under_test.log().DeleteDecisionsBefore(20).ok());
@@ -363,6 +378,10 @@ class FlawedJournal final : public Journal, public DecisionLog {
       if (entry.time_ms >= since_ms && entry.time_ms < until_ms && !sink(entry)) break;
     }
     return absl::OkStatus();
+  }
+  absl::Status ExportDecisionsNewestFirst(
+      int64_t until_ms, absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override {
+    return inner_.ExportDecisionsNewestFirst(until_ms, sink);
   }
   absl::Status DeleteDecisionsBefore(int64_t before_ms) override {
     std::erase_if(appended_log_, [&](const auto& entry) { return entry.time_ms < before_ms; });
