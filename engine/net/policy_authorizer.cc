@@ -33,6 +33,11 @@ absl::StatusOr<bool> PolicyAuthorizer::ReloadIfChanged() {
   return true;
 }
 
+bool PolicyAuthorizer::Allows(absl::Span<const absl::string_view> principals,
+                              absl::string_view path) const {
+  return current_.load(std::memory_order_acquire)->Allows(principals, path);
+}
+
 std::string PolicyAuthorizer::policy_name() const {
   return current_.load(std::memory_order_acquire)->name();
 }

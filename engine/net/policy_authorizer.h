@@ -45,6 +45,10 @@ class PolicyAuthorizer final : public grpc::AuthMetadataProcessor {
   // error is returned; unchanged content returns false.
   absl::StatusOr<bool> ReloadIfChanged();
 
+  // Whether the policy in force lets a caller with `principals` call `path`, as Process()
+  // decides a call: for callers that come another way (the console's tokens).
+  bool Allows(absl::Span<const absl::string_view> principals, absl::string_view path) const;
+
   // The name of the policy in force.
   std::string policy_name() const;
   // Calls refused since start.

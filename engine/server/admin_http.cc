@@ -23,6 +23,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kMaxHeaderBytes = 8 * 1024;
+constexpr size_t kMaxBodyBytes = 4 * 1024;
 constexpr auto kIdleTimeout = std::chrono::seconds(10);
 constexpr size_t kMaxConnections = 64;
 
@@ -55,7 +56,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Read() {
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
-    parser_->body_limit(0);
+    parser_->body_limit(kMaxBodyBytes);
     stream_.expires_after(kIdleTimeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code error, size_t) {
@@ -63,24 +64,50 @@ class Session : public std::enable_shared_from_this<Session> {
                      });
   }
 
-  void Answer(const http::request<http::empty_body>& request) {
+  // The route serving `path`: its own, else the longest prefix route ("/a/") it is under.
+  const AdminHttp::Route* RouteFor(const std::string& path) const {
+    const AdminHttp::Routes& routes = shared_->routes;
+    if (auto exact = routes.find(path); exact != routes.end()) return &exact->second;
+    for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
+         slash = path.rfind('/', slash - 1)) {
+      auto prefix = routes.find(path.substr(0, slash + 1));
+      if (prefix != routes.end() && prefix->first.size() < path.size()) return &prefix->second;
+    }
+    return nullptr;
+  }
+
+  void Answer(http::request<http::string_body>&& request) {
     auto response = std::make_shared<http::response<http::string_body>>();
     response->version(request.version());
     response->set(http::field::server, "vigild");
     response->keep_alive(request.keep_alive());
     const std::string_view target(request.target().data(), request.target().size());
-    const std::string path(target.substr(0, target.find('?')));
-    if (request.method() != http::verb::get) {
-      response->result(http::status::method_not_allowed);
-      response->set(http::field::allow, "GET");
-      response->set(http::field::content_type, "text/plain; charset=utf-8");
-      response->body() = "only GET is served here\n";
-    } else if (auto route = shared_->routes.find(path); route == shared_->routes.end()) {
+    const size_t question = target.find('?');
+    AdminHttp::Request call;
+    call.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) call.query = std::string(target.substr(question + 1));
+    const AdminHttp::Route* route = RouteFor(call.path);
+    const AdminHttp::Handler* handler = nullptr;
+    if (route != nullptr) {
+      if (request.method() == http::verb::get) handler = &route->get;
+      if (request.method() == http::verb::post) handler = &route->post;
+    }
+    if (route == nullptr) {
       response->result(http::status::not_found);
       response->set(http::field::content_type, "text/plain; charset=utf-8");
       response->body() = "no such page\n";
+    } else if (handler == nullptr || !*handler) {
+      response->result(http::status::method_not_allowed);
+      response->set(http::field::allow, route->post ? "GET, POST" : "GET");
+      response->set(http::field::content_type, "text/plain; charset=utf-8");
+      response->body() =
+          route->post ? "only GET and POST are served here\n" : "only GET is served here\n";
     } else {
-      AdminHttp::Reply reply = route->second();
+      if (auto it = request.find(http::field::authorization); it != request.end()) {
+        call.authorization = std::string(it->value());
+      }
+      call.body = std::move(request.body());
+      AdminHttp::Reply reply = (*handler)(call);
       response->result(static_cast<http::status>(reply.status));
       response->set(http::field::content_type, reply.content_type);
       response->set(http::field::cache_control, "no-store");
@@ -101,7 +128,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_{kMaxHeaderBytes};
-  std::optional<http::request_parser<http::empty_body>> parser_;
+  std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
   std::list<std::weak_ptr<Session>>::iterator self_;
 };
