@@ -124,6 +124,10 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
   } else {
     server->engine_ = Engine::Create(*std::move(policy), clock, engine_options);
   }
+  {
+    absl::MutexLock lock(&server->reload_mu_);
+    server->RecordLoad(absl::OkStatus());
+  }
   if (restored.has_value()) {
     const absl::Time began = absl::Now();
     if (absl::Status status = server->engine_->Restore(*restored); !status.ok()) {
@@ -232,7 +236,7 @@ absl::Status VigilServer::StartBackground(const ServerOptions& options) {
     loop_->Every(options.rules_poll_interval, [this] { ReloadAuthzPolicy(); });
   }
   if (!options.admin_listen.empty()) {
-    if (absl::Status status = StartAdmin(options.admin_listen); !status.ok()) {
+    if (absl::Status status = StartAdmin(options); !status.ok()) {
       return status;
     }
   }
@@ -257,20 +261,41 @@ void VigilServer::ReloadAuthzPolicy() {
   }
 }
 
-absl::Status VigilServer::StartAdmin(const std::string& listen) {
+absl::Status VigilServer::StartAdmin(const ServerOptions& options) {
   constexpr char kText[] = "text/plain; charset=utf-8";
+  ConsoleSources sources;
+  sources.engine = engine_.get();
+  sources.log = store_.get();
+  sources.metrics = &metrics_;
+  sources.clock = clock_;
+  sources.authorizer = authorizer_;
+  sources.loads = [this] {
+    absl::MutexLock lock(&reload_mu_);
+    return std::vector<RulesLoad>(loads_.begin(), loads_.end());
+  };
+  absl::StatusOr<std::unique_ptr<Console>> console =
+      Console::Create(std::move(sources),
+                      ConsoleOptions{options.console_tokens_file, options.console_sample_interval});
+  if (!console.ok()) return console.status();
+  console_ = *std::move(console);
+  loop_->Every(options.console_sample_interval, [this] { console_->Sample(); });
+
+  using Request = AdminHttp::Request;
   AdminHttp::Routes routes;
-  routes["/metrics"] = [this] {
+  routes["/metrics"].get = [this](const Request&) {
     return AdminHttp::Reply{200, "text/plain; version=0.0.4; charset=utf-8", MetricsText()};
   };
-  routes["/healthz"] = [] { return AdminHttp::Reply{200, kText, "ok\n"}; };
-  routes["/readyz"] = [this] {
+  routes["/healthz"].get = [](const Request&) { return AdminHttp::Reply{200, kText, "ok\n"}; };
+  routes["/readyz"].get = [this](const Request&) {
     return serving() ? AdminHttp::Reply{200, kText, "ready\n"}
                      : AdminHttp::Reply{503, kText, "draining\n"};
   };
-  routes["/rules"] = [this] { return AdminHttp::Reply{200, "application/json", RulesJson()}; };
+  routes["/rules"].get = [this](const Request&) {
+    return AdminHttp::Reply{200, "application/json", RulesJson()};
+  };
+  console_->AddRoutes(routes);
   absl::StatusOr<std::unique_ptr<AdminHttp>> admin =
-      AdminHttp::Start(*loop_, listen, std::move(routes));
+      AdminHttp::Start(*loop_, options.admin_listen, std::move(routes));
   if (!admin.ok()) return admin.status();
   admin_ = *std::move(admin);
   return absl::OkStatus();
@@ -311,6 +336,7 @@ VigilServer::~VigilServer() {
 absl::Status VigilServer::ReloadRules() {
   absl::MutexLock lock(&reload_mu_);
   absl::StatusOr<std::unique_ptr<const Policy>> policy = rules::LoadRuleSet(rules_dir_);
+  RecordLoad(policy.status());
   if (!policy.ok()) {
     ++reload_counts_.failed;
     // The errors in the message itself, a line each with file:line:column, as vigil-rules
@@ -323,11 +349,23 @@ absl::Status VigilServer::ReloadRules() {
     return policy.status();
   }
   engine_->SetPolicy(*std::move(policy));
+  loads_.back().version = rules_version();
   ++reload_counts_.succeeded;
   log::Info("rules_reloaded", "rules reloaded")
       .Field("dir", rules_dir_)
       .Field("version", rules_version());
   return absl::OkStatus();
+}
+
+void VigilServer::RecordLoad(absl::Status status) {
+  constexpr size_t kLoadsKept = 20;
+  RulesLoad load;
+  load.time_ms = clock_->NowMs();
+  load.ok = status.ok();
+  load.version = rules_version();
+  load.error = std::string(status.message());
+  loads_.push_back(std::move(load));
+  if (loads_.size() > kLoadsKept) loads_.pop_front();
 }
 
 VigilServer::ReloadCounts VigilServer::reload_counts() const {

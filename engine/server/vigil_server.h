@@ -13,6 +13,7 @@
 // Thread-safe.
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,7 @@
 #include "engine/server/admin_http.h"
 #include "engine/server/admission.h"
 #include "engine/server/audit_service.h"
+#include "engine/server/console.h"
 #include "engine/server/event_loop.h"
 #include "engine/server/mandates_service.h"
 #include "engine/server/metrics.h"
@@ -50,8 +52,12 @@ struct ServerOptions {
   // Serve plaintext on an address that is not loopback. Without it, such an address is refused
   // unless TLS is on: payment traffic in the clear is a choice an operator makes explicitly.
   bool insecure = false;
-  // The admin HTTP server (metrics, /healthz, /readyz, /rules); empty turns it off.
+  // The admin HTTP server (metrics, /healthz, /readyz, /rules, the console); empty turns it off.
   std::string admin_listen;
+  // Who may change state through the console (engine/server/console.h); empty: read-only.
+  std::string console_tokens_file;
+  // The console's charts: the length of one interval.
+  absl::Duration console_sample_interval = absl::Seconds(10);
   // Authorize calls in progress beyond which a call gets RESOURCE_EXHAUSTED. With
   // max_inflight_users it also bounds the HTTP/2 streams a connection may have open, so that the
   // transport never holds more calls per connection than vigild would take.
@@ -157,8 +163,11 @@ class VigilServer {
   void WatchShedding();
   // Re-reads the authorization policy if its file changed; on the event loop.
   void ReloadAuthzPolicy();
-  // Serves /metrics, /healthz, /readyz and /rules on `listen`, on the event loop.
-  absl::Status StartAdmin(const std::string& listen);
+  // Serves /metrics, /healthz, /readyz, /rules and the console on the admin address, on the
+  // event loop.
+  absl::Status StartAdmin(const ServerOptions& options);
+  // Remembers a load of the rules for the console's history. REQUIRES: reload_mu_ held.
+  void RecordLoad(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_);
   // Counts the store's writes and logs its faults.
   class StoreObserver;
 
@@ -183,6 +192,7 @@ class VigilServer {
   std::unique_ptr<grpc::Server> server_;
   // The loop outlives the admin server that runs on it.
   std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<Console> console_;  // before the admin server, whose routes use it
   std::unique_ptr<AdminHttp> admin_;
   struct Shedding {
     uint64_t rejected_seen = 0;
@@ -195,6 +205,7 @@ class VigilServer {
 
   mutable absl::Mutex reload_mu_;
   ReloadCounts reload_counts_ ABSL_GUARDED_BY(reload_mu_);
+  std::deque<RulesLoad> loads_ ABSL_GUARDED_BY(reload_mu_);  // the last few, oldest first
   absl::Notification stopping_;
   std::thread watcher_;
   std::thread sweeper_;

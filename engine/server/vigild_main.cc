@@ -45,7 +45,12 @@ ABSL_FLAG(std::string, authz_policy, "",
 ABSL_FLAG(bool, insecure, false,
           "allow plaintext gRPC and admin HTTP on addresses that are not loopback");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9464",
-          "admin HTTP (/metrics, /healthz, /readyz, /rules), HOST:PORT; empty turns it off");
+          "admin HTTP (/metrics, /healthz, /readyz, /rules, and the console at /), HOST:PORT; "
+          "empty turns it off");
+ABSL_FLAG(std::string, console_tokens, "",
+          "who may change state through the console: a file of lines \"SHA256-OF-TOKEN "
+          "PRINCIPAL\", each principal's role as --authz-policy grants it; empty: read-only");
+ABSL_FLAG(int, console_sample_s, 10, "the console's charts: seconds per interval");
 ABSL_FLAG(std::string, redis_cluster, "",
           "keep users in this Redis Cluster, HOST:PORT[,HOST:PORT...] (its seed nodes), shared "
           "with every vigild given the same cluster; with --data-dir, the decision log stays "
@@ -79,6 +84,8 @@ vigil::server::ServerOptions OptionsFromFlags() {
   options.authz_policy_file = absl::GetFlag(FLAGS_authz_policy);
   options.insecure = absl::GetFlag(FLAGS_insecure);
   options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  options.console_tokens_file = absl::GetFlag(FLAGS_console_tokens);
+  options.console_sample_interval = absl::Seconds(absl::GetFlag(FLAGS_console_sample_s));
   if (const std::string seeds = absl::GetFlag(FLAGS_redis_cluster); !seeds.empty()) {
     options.redis_cluster = absl::StrSplit(seeds, ',', absl::SkipEmpty());
   }
