@@ -8,7 +8,7 @@ packages=(
   libabsl-dev libyaml-cpp-dev librocksdb-dev libjemalloc-dev
   libboost-dev libspdlog-dev prometheus-cpp-dev  # admin HTTP (Asio/Beast), logs, /metrics
   redis-server libhiredis-dev  # several nodes on Redis Cluster, and its tests
-  nlohmann-json3-dev           # vigil-replay's report
+  nlohmann-json3-dev libsimdjson-dev  # vigil-replay: its report; reading logs fast
   openssl prometheus          # certificates for the TLS tests; promtool checks /metrics
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev

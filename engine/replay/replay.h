@@ -37,6 +37,9 @@ absl::StatusOr<DecisionLogEntry> ParseLogLine(absl::string_view line);
 struct ReplayOptions {
   size_t sample_size = 20;  // changed charges kept, the first ones in log order
   size_t top_users = 10;    // users with the most changed charges
+  // How long a transaction_id is remembered, as vigild's --idempotency-retention-h: an outcome
+  // reported later than this after its charge is refused, as vigild refused it. 0: forever.
+  int64_t idempotency_retention_ms = int64_t{7} * 24 * 3'600'000;
 };
 
 // A charge the rules now decide differently (or with other reasons).
@@ -89,6 +92,8 @@ class Replayer {
   void Refused(absl::string_view what, const absl::Status& status);
 
   FakeClock clock_{0};
+  int64_t expired_at_ms_ = INT64_MIN / 2;  // when records were last expired, by the log
+  size_t expiry_part_ = 0;
   std::unique_ptr<Engine> engine_;
   ReplayOptions options_;
   absl::flat_hash_map<std::string, ReplayedMandate> mandates_;  // by the log's mandate_id

@@ -25,6 +25,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/replay/replay.h"
 #include "engine/rules/rule_set.h"
@@ -37,6 +38,8 @@ ABSL_FLAG(bool, json, false, "print the report as one JSON object");
 ABSL_FLAG(bool, strict, false, "stop at the first malformed line instead of skipping it");
 ABSL_FLAG(int, sample, 20, "how many changed charges to show");
 ABSL_FLAG(int, top_users, 10, "how many of the most affected users to show");
+ABSL_FLAG(int, idempotency_retention_h, 24 * 7,
+          "how long a transaction_id is remembered, as vigild's flag of the same name");
 
 namespace {
 
@@ -218,6 +221,9 @@ int main(int argc, char** argv) {
       "usage: vigil-replay --log FILE --rules DIR [--json] [--strict]");
   vigil::AcceptDashedFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
+  // As in vigild: Abseil's deadlock detector (on in Debian's build) would update its process-wide
+  // lock graph on every lock the engine takes.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string log_path = absl::GetFlag(FLAGS_log);
   const std::string rules_dir = absl::GetFlag(FLAGS_rules);
   if (log_path.empty()) UsageError("--log is required");
@@ -243,9 +249,10 @@ int main(int argc, char** argv) {
   log.seekg(0);
 
   vigil::replay::Replayer replayer(
-      *std::move(policy),
-      vigil::replay::ReplayOptions{static_cast<size_t>(absl::GetFlag(FLAGS_sample)),
-                                   static_cast<size_t>(absl::GetFlag(FLAGS_top_users))});
+      *std::move(policy), vigil::replay::ReplayOptions{
+                              static_cast<size_t>(absl::GetFlag(FLAGS_sample)),
+                              static_cast<size_t>(absl::GetFlag(FLAGS_top_users)),
+                              int64_t{absl::GetFlag(FLAGS_idempotency_retention_h)} * 3'600'000});
   Progress progress(log_bytes);
   const absl::Time started = absl::Now();
   std::string line;

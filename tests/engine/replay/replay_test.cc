@@ -21,6 +21,7 @@
 #include "engine/store/memory_journal.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "vigil/v1/vigil.pb.h"
 
@@ -248,6 +249,26 @@ TEST(ReplayTest, AStrongAuthenticationWakesADormantMandateAtItsOwnTime) {
   EXPECT_EQ(report.logged_rule_hits, (std::map<std::string, int64_t>{{"mandate.dormant", 1}}));
 }
 
+TEST(ReplayTest, AnOutcomeReportedAfterTheRetentionIsRefusedAsVigildRefusesIt) {
+  Recorder log;
+  log.Grant("u", "shop");
+  log.Charge("old", "u", 10 * kYuan);
+  log.Charge("recent", "u", 10 * kYuan);
+  log.clock().AdvanceMs(8 * kDay);
+  // The recording engine never forgets; vigild would have, after its 7 days.
+  ASSERT_TRUE(log.engine().ReportOutcome("old", Outcome::kFailed).ok());
+  const std::vector<std::string> lines = log.Lines();
+
+  const ReplayReport report = Replay(lines, LoadRules(VIGIL_RULES_DIR));
+  EXPECT_EQ(report.refused, 1);
+  ASSERT_EQ(report.refusals.size(), 1u);
+  EXPECT_THAT(report.refusals[0], HasSubstr("outcome of old: NOT_FOUND"));
+
+  Replayer forever(LoadRules(VIGIL_RULES_DIR), ReplayOptions{.idempotency_retention_ms = 0});
+  for (const std::string& line : lines) forever.Replay(*ParseLogLine(line));
+  EXPECT_EQ(forever.Finish().refused, 0);
+}
+
 TEST(ReplayTest, ReplayingTwiceGivesTheSameReport) {
   Recorder log;
   for (int u = 0; u < 20; ++u) {
@@ -269,6 +290,94 @@ TEST(ReplayTest, ReplayingTwiceGivesTheSameReport) {
   for (size_t i = 0; i < first.sample.size(); ++i) {
     EXPECT_EQ(first.sample[i].transaction_id, second.sample[i].transaction_id);
   }
+}
+
+// Every field a decision record can hold survives the trip through the log's JSON: the
+// line reader fills the same message protobuf's own JSON parser would.
+TEST(ReplayTest, EveryFieldOfARecordIsReadBackAsWritten) {
+  v1::DecisionRecord charge;
+  charge.set_time_ms(1'794'099'600'123);
+  charge.set_transaction_id("txn-\"quoted\"-\u00e9");
+  v1::AuthorizeRequest& request = *charge.mutable_request();
+  request.set_transaction_id(charge.transaction_id());
+  request.set_user_id("u1");
+  request.set_merchant_id("m1");
+  request.set_mandate_id("mdt_1");
+  request.set_amount_minor(123456789012);
+  request.set_currency("CNY");
+  request.set_channel(v1::AUTO_DEBIT);
+  request.set_merchant_category("5814");
+  request.set_device_id("d1");
+  request.set_funding_source(v1::CREDIT_LINE);
+  request.set_event_time_ms(1'794'099'600'000);
+  (*request.mutable_attributes())["ip_country"] = "CN";
+  (*request.mutable_attributes())["app"] = "wallet";
+  v1::AuthorizeResponse& response = *charge.mutable_response();
+  response.set_decision(v1::CHALLENGE);
+  v1::Reason* reason = response.add_reasons();
+  reason->set_code("PER_TXN_LIMIT");
+  reason->set_rule_id("limits.per_txn");
+  reason->set_message("above the cap");
+  v1::Reason* shadow = response.add_shadow_reasons();
+  shadow->set_code("NEW_RULE");
+  shadow->set_rule_id("trial.rule");
+  shadow->set_message("would fire");
+  response.set_notify_user(true);
+  response.set_decision_id("dec-1");
+  response.set_rules_version("rs-1");
+
+  v1::DecisionRecord mandate;
+  mandate.set_time_ms(5);
+  v1::Mandate& granted = *mandate.mutable_mandate();
+  granted.set_mandate_id("mdt_1");
+  granted.set_user_id("u1");
+  granted.set_merchant_id("*");
+  granted.set_status(v1::PAUSED);
+  granted.set_expires_at_ms(99);
+  granted.set_per_txn_limit_minor(1);
+  granted.set_daily_limit_minor(2);
+  granted.set_monthly_limit_minor(3);
+  granted.mutable_consent()->set_explicit_opt_in(true);
+  granted.mutable_consent()->set_terms_version("t");
+  granted.mutable_consent()->set_consented_at_ms(4);
+  granted.mutable_consent()->set_channel("app");
+  granted.set_created_at_ms(4);
+  granted.set_last_used_at_ms(6);
+
+  v1::DecisionRecord profile;
+  profile.set_time_ms(7);
+  profile.mutable_profile()->set_user_id("u1");
+  profile.mutable_profile()->set_birth_date("1950-01-31");
+  profile.mutable_profile()->set_risk_assessment_completed(true);
+  profile.mutable_profile()->set_per_txn_limit_minor(10);
+  profile.mutable_profile()->set_daily_limit_minor(20);
+  profile.mutable_profile()->set_notify_every_transaction(true);
+
+  v1::DecisionRecord outcome;
+  outcome.set_time_ms(8);
+  outcome.set_transaction_id("txn");
+  outcome.set_outcome(v1::STRONG_AUTH_PASSED);
+
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  for (const v1::DecisionRecord& record : {charge, mandate, profile, outcome}) {
+    std::string line;
+    ASSERT_TRUE(google::protobuf::util::MessageToJsonString(record, &line, options).ok());
+    absl::StatusOr<DecisionLogEntry> entry = ParseLogLine(line);
+    ASSERT_TRUE(entry.ok()) << entry.status() << "\n" << line;
+    v1::DecisionRecord read;
+    codec::EncodeLogEntry(*entry, read);
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(read, record))
+        << line << "\nread back as\n"
+        << read.DebugString();
+  }
+  // 64-bit numbers may also come as JSON numbers, and fields this version does not know are
+  // skipped.
+  absl::StatusOr<DecisionLogEntry> entry =
+      ParseLogLine(R"({"time_ms": 42, "transaction_id": "t", "outcome": "FAILED", "later": [1]})");
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->time_ms, 42);
+  EXPECT_EQ(entry->outcome, Outcome::kFailed);
 }
 
 TEST(ReplayTest, ALineThatIsNoDecisionRecordSaysWhatIsWrong) {
