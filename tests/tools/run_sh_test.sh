@@ -26,8 +26,8 @@ check() {
 check "configures build-run, not the test build" '-B build-run( |$)' "$configure"
 check "builds in Release without the benchmarks" \
   '-DCMAKE_BUILD_TYPE=Release.*-DVIGIL_BUILD_BENCHMARKS=OFF' "$configure"
-check "builds only vigild, vigilctl and vigil-rules" \
-  '^--build build-run -j [0-9]+ --target vigild vigilctl vigil-rules$' "$build"
+check "builds only vigild, vigilctl, vigil-rules and vigil-replay" \
+  '^--build build-run -j [0-9]+ --target vigild vigilctl vigil-rules vigil-replay$' "$build"
 rm -f "$source_dir/build-run.configure.log"
 echo "run.sh: $((3 - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
