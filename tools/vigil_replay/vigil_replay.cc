@@ -13,10 +13,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -97,6 +102,76 @@ class Progress {
 struct BadLine {
   int64_t line;
   std::string error;
+};
+
+// One line of the log, parsed.
+struct ParsedLine {
+  int64_t number = 0;
+  int64_t end_byte = 0;  // where the next line starts
+  absl::StatusOr<vigil::DecisionLogEntry> entry;
+};
+
+// Reads and parses the log on a thread of its own, a batch of lines at a time, a bounded number
+// of batches ahead of the replay: reading and parsing take about as long as deciding, and the
+// deciding thread then only decides. Lines come out in the file's order, so the replay stays
+// deterministic.
+class LogReader {
+ public:
+  explicit LogReader(std::ifstream& log)
+      : thread_([this, &log](std::stop_token stop) { Read(log, stop); }) {}
+
+  // The next batch, in order; false after the last one.
+  bool Next(std::vector<ParsedLine>& batch) {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return !batches_.empty() || finished_; });
+    if (batches_.empty()) return false;
+    batch = std::move(batches_.front());
+    batches_.pop_front();
+    changed_.notify_all();
+    return true;
+  }
+  // Whether reading the file failed (rather than ended).
+  bool failed() {
+    std::unique_lock lock(mu_);
+    return failed_;
+  }
+
+ private:
+  static constexpr size_t kBatchLines = 512;
+  static constexpr size_t kBatchesAhead = 64;
+
+  void Read(std::ifstream& log, std::stop_token stop) {
+    std::string line;
+    int64_t number = 0;
+    int64_t bytes = 0;
+    std::vector<ParsedLine> batch;
+    auto push = [&] {
+      std::unique_lock lock(mu_);
+      if (!changed_.wait(lock, stop, [this] { return batches_.size() < kBatchesAhead; })) return;
+      batches_.push_back(std::move(batch));
+      batch.clear();
+      changed_.notify_all();
+    };
+    while (!stop.stop_requested() && std::getline(log, line)) {
+      ++number;
+      bytes += static_cast<int64_t>(line.size()) + 1;
+      if (line.empty()) continue;
+      batch.push_back(ParsedLine{number, bytes, vigil::replay::ParseLogLine(line)});
+      if (batch.size() == kBatchLines) push();
+    }
+    if (!batch.empty()) push();
+    std::unique_lock lock(mu_);
+    failed_ = log.bad();
+    finished_ = true;
+    changed_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable_any changed_;
+  std::deque<std::vector<ParsedLine>> batches_;
+  bool finished_ = false;
+  bool failed_ = false;
+  std::jthread thread_;  // last: it stops and joins before the rest goes
 };
 
 json ReasonsJson(const std::vector<const vigil::Reason*>& reasons) {
@@ -255,34 +330,34 @@ int main(int argc, char** argv) {
                               int64_t{absl::GetFlag(FLAGS_idempotency_retention_h)} * 3'600'000});
   Progress progress(log_bytes);
   const absl::Time started = absl::Now();
-  std::string line;
   int64_t lines = 0;
-  int64_t bytes = 0;
   int64_t malformed = 0;
   std::vector<BadLine> bad_lines;
-  while (std::getline(log, line)) {
-    ++lines;
-    bytes += static_cast<int64_t>(line.size()) + 1;
-    if (line.empty()) continue;
-    absl::StatusOr<vigil::DecisionLogEntry> entry = vigil::replay::ParseLogLine(line);
-    if (!entry.ok()) {
-      ++malformed;
-      std::fprintf(stderr, "%s%s:%lld: %s\n", isatty(STDERR_FILENO) ? "\n" : "", log_path.c_str(),
-                   static_cast<long long>(lines), std::string(entry.status().message()).c_str());
-      if (absl::GetFlag(FLAGS_strict)) {
-        std::fprintf(stderr, "vigil-replay: stopped at line %lld (--strict)\n",
-                     static_cast<long long>(lines));
-        return 1;
+  LogReader reader(log);
+  std::vector<ParsedLine> batch;
+  while (reader.Next(batch)) {
+    for (const ParsedLine& parsed : batch) {
+      lines = parsed.number;
+      const absl::StatusOr<vigil::DecisionLogEntry>& entry = parsed.entry;
+      if (!entry.ok()) {
+        ++malformed;
+        std::fprintf(stderr, "%s%s:%lld: %s\n", isatty(STDERR_FILENO) ? "\n" : "", log_path.c_str(),
+                     static_cast<long long>(lines), std::string(entry.status().message()).c_str());
+        if (absl::GetFlag(FLAGS_strict)) {
+          std::fprintf(stderr, "vigil-replay: stopped at line %lld (--strict)\n",
+                       static_cast<long long>(lines));
+          return 1;
+        }
+        if (bad_lines.size() < kBadLinesKept) {
+          bad_lines.push_back(BadLine{lines, std::string(entry.status().message())});
+        }
+        continue;
       }
-      if (bad_lines.size() < kBadLinesKept) {
-        bad_lines.push_back(BadLine{lines, std::string(entry.status().message())});
-      }
-      continue;
+      replayer.Replay(*entry);
+      progress.Update(parsed.end_byte, lines);
     }
-    replayer.Replay(*entry);
-    progress.Update(bytes, lines);
   }
-  if (log.bad()) {
+  if (reader.failed()) {
     std::fprintf(stderr, "vigil-replay: reading %s failed at line %lld\n", log_path.c_str(),
                  static_cast<long long>(lines));
     return 1;
