@@ -250,9 +250,17 @@ absl::Status Malformed(absl::string_view what, const absl::Status& status) {
   return absl::InvalidArgumentError(absl::StrCat(what, ": ", status.message()));
 }
 
-void CountHits(const AuthorizeResponse& response, std::map<std::string, int64_t>& hits) {
-  for (const Reason* reason : response.reasons) ++hits[reason->rule_id];
-  for (const Reason* reason : response.shadow_reasons) ++hits[reason->rule_id];
+// Counted by interned reason, a pointer: summed by rule id only for the report.
+void CountHits(const AuthorizeResponse& response,
+               absl::flat_hash_map<const Reason*, int64_t>& hits) {
+  for (const Reason* reason : response.reasons) ++hits[reason];
+  for (const Reason* reason : response.shadow_reasons) ++hits[reason];
+}
+
+std::map<std::string, int64_t> ByRule(const absl::flat_hash_map<const Reason*, int64_t>& hits) {
+  std::map<std::string, int64_t> out;
+  for (const auto& [reason, count] : hits) out[reason->rule_id] += count;
+  return out;
 }
 
 // The grant that makes the mandate the log recorded, without its request_id: each is replayed
@@ -359,7 +367,9 @@ void Replayer::Replay(const DecisionLogEntry& entry) {
 
 void Replayer::ReplayCharge(const DecisionLogEntry& entry) {
   ++report_.total;
-  AuthorizeRequest request = *entry.request;
+  // Assigned into one request kept for every charge: its strings keep their buffers.
+  request_ = *entry.request;
+  AuthorizeRequest& request = request_;
   request.event_time_ms = entry.time_ms;
   if (!request.mandate_id.empty()) {
     // The log's mandate ids are not the replaying engine's.
@@ -373,8 +383,8 @@ void Replayer::ReplayCharge(const DecisionLogEntry& entry) {
     return;
   }
   const AuthorizeResponse& logged = *entry.response;
-  CountHits(logged, report_.logged_rule_hits);
-  CountHits(*replayed, report_.rule_hits);
+  CountHits(logged, logged_hits_);
+  CountHits(*replayed, hits_);
 
   const bool decision_changed = replayed->decision != logged.decision;
   if (decision_changed) {
@@ -443,6 +453,8 @@ void Replayer::Refused(absl::string_view what, const absl::Status& status) {
 
 ReplayReport Replayer::Finish() const {
   ReplayReport report = report_;
+  report.rule_hits = ByRule(hits_);
+  report.logged_rule_hits = ByRule(logged_hits_);
   report.top_users.assign(changed_by_user_.begin(), changed_by_user_.end());
   std::sort(report.top_users.begin(), report.top_users.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;

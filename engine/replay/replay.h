@@ -92,12 +92,15 @@ class Replayer {
   void Refused(absl::string_view what, const absl::Status& status);
 
   FakeClock clock_{0};
+  AuthorizeRequest request_;               // the charge being replayed
   int64_t expired_at_ms_ = INT64_MIN / 2;  // when records were last expired, by the log
   size_t expiry_part_ = 0;
   std::unique_ptr<Engine> engine_;
   ReplayOptions options_;
   absl::flat_hash_map<std::string, ReplayedMandate> mandates_;  // by the log's mandate_id
   absl::flat_hash_map<std::string, int64_t> changed_by_user_;
+  absl::flat_hash_map<const Reason*, int64_t> hits_;         // under the new rules
+  absl::flat_hash_map<const Reason*, int64_t> logged_hits_;  // in the log
   ReplayReport report_;
 };
 
