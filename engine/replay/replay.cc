@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/codec/codec.h"
 #include "engine/core/status_macros.h"
+#include "engine/core/vocabulary.h"
 #include "simdjson.h"
 #include "vigil/v1/vigil.pb.h"
 
@@ -279,18 +280,6 @@ GrantMandateRequest GrantOf(const Mandate& mandate) {
 
 }  // namespace
 
-absl::string_view DecisionName(Decision decision) {
-  switch (decision) {
-    case Decision::kApprove:
-      return "APPROVE";
-    case Decision::kChallenge:
-      return "CHALLENGE";
-    case Decision::kDecline:
-      return "DECLINE";
-  }
-  return "UNKNOWN";
-}
-
 absl::StatusOr<DecisionLogEntry> ParseLogLine(absl::string_view line) {
   // One message for every line, cleared: it keeps its buffers from line to line.
   thread_local v1::DecisionRecord record;
@@ -389,8 +378,7 @@ void Replayer::ReplayCharge(const DecisionLogEntry& entry) {
   const bool decision_changed = replayed->decision != logged.decision;
   if (decision_changed) {
     ++report_.changed;
-    ++report_.transitions[absl::StrCat(DecisionName(logged.decision), "->",
-                                       DecisionName(replayed->decision))];
+    ++report_.transitions[absl::StrCat(Name(logged.decision), "->", Name(replayed->decision))];
     ++changed_by_user_[request.user_id];
   } else if (replayed->reasons != logged.reasons ||
              replayed->shadow_reasons != logged.shadow_reasons ||

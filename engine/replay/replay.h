@@ -104,7 +104,4 @@ class Replayer {
   ReplayReport report_;
 };
 
-// "APPROVE", "CHALLENGE", "DECLINE".
-absl::string_view DecisionName(Decision decision);
-
 }  // namespace vigil::replay

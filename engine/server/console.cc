@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/core/calendar.h"
+#include "engine/core/vocabulary.h"
 #include "engine/rules/compiled_rule_set.h"
 #include "engine/server/console_assets.h"
 #include "engine/server/log.h"
@@ -32,34 +33,6 @@ constexpr size_t kRecentDecisions = 20;
 constexpr size_t kScannedEntries = 200'000;
 constexpr size_t kTopReasons = 10;
 constexpr char kRevokePath[] = "/vigil.v1.Mandates/RevokeMandate";
-
-const char* DecisionName(Decision decision) {
-  switch (decision) {
-    case Decision::kApprove:
-      return "APPROVE";
-    case Decision::kChallenge:
-      return "CHALLENGE";
-    case Decision::kDecline:
-      return "DECLINE";
-  }
-  return "DECISION_UNSPECIFIED";
-}
-
-const char* StatusName(MandateStatus status) {
-  switch (status) {
-    case MandateStatus::kActive:
-      return "ACTIVE";
-    case MandateStatus::kPaused:
-      return "PAUSED";
-    case MandateStatus::kRevoked:
-      return "REVOKED";
-    case MandateStatus::kDormant:
-      return "DORMANT";
-    case MandateStatus::kExpired:
-      return "EXPIRED";
-  }
-  return "MANDATE_STATUS_UNSPECIFIED";
-}
 
 AdminHttp::Reply Json(int status, const json& body) {
   return AdminHttp::Reply{status, "application/json", body.dump()};
@@ -104,7 +77,7 @@ json ReasonsJson(const std::vector<const Reason*>& reasons) {
 json MandateJson(const Mandate& mandate) {
   return {{"mandate_id", mandate.mandate_id},
           {"merchant_id", mandate.merchant_id},
-          {"status", StatusName(mandate.status)},
+          {"status", std::string(Name(mandate.status))},
           {"per_txn_limit_minor", mandate.per_txn_limit_minor},
           {"daily_limit_minor", mandate.daily_limit_minor},
           {"monthly_limit_minor", mandate.monthly_limit_minor},
@@ -235,7 +208,7 @@ AdminHttp::Reply Console::Overview() {
   for (const Interval& interval : intervals) {
     series["t"].push_back(interval.end_ms / 1000.0);
     for (size_t i = 0; i < totals.size(); ++i) {
-      series[DecisionName(static_cast<Decision>(i + 1))].push_back(interval.decisions[i]);
+      series[std::string(Name(static_cast<Decision>(i + 1)))].push_back(interval.decisions[i]);
       totals[i] += interval.decisions[i];
     }
     for (const auto& [code, counts] : interval.reasons) {
@@ -359,7 +332,7 @@ AdminHttp::Reply Console::User(const AdminHttp::Request& request) const {
                                  {"merchant_id", charge.merchant_id},
                                  {"amount_minor", charge.amount_minor},
                                  {"currency", charge.currency},
-                                 {"decision", DecisionName(entry.response->decision)},
+                                 {"decision", std::string(Name(entry.response->decision))},
                                  {"reasons", ReasonsJson(entry.response->reasons)},
                                  {"shadow_reasons", ReasonsJson(entry.response->shadow_reasons)}});
           }

@@ -32,6 +32,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "engine/core/vocabulary.h"
 #include "engine/replay/replay.h"
 #include "engine/rules/rule_set.h"
 #include "engine/server/dashed_flags.h"
@@ -184,7 +185,7 @@ json ReasonsJson(const std::vector<const vigil::Reason*>& reasons) {
 }
 
 json AnswerJson(const AuthorizeResponse& response) {
-  return {{"decision", vigil::replay::DecisionName(response.decision)},
+  return {{"decision", std::string(vigil::Name(response.decision))},
           {"reasons", ReasonsJson(response.reasons)},
           {"shadow_reasons", ReasonsJson(response.shadow_reasons)},
           {"notify_user", response.notify_user}};
@@ -275,10 +276,9 @@ void PrintText(const ReplayReport& report, absl::string_view rules_version, int6
     for (const vigil::replay::ChangedCharge& charge : report.sample) {
       std::printf("  %s  %s  user %s\n    logged   %-9s %s\n    replayed %-9s %s\n",
                   Time(charge.time_ms).c_str(), charge.transaction_id.c_str(),
-                  charge.user_id.c_str(),
-                  std::string(vigil::replay::DecisionName(charge.logged.decision)).c_str(),
+                  charge.user_id.c_str(), std::string(vigil::Name(charge.logged.decision)).c_str(),
                   Codes(charge.logged.reasons).c_str(),
-                  std::string(vigil::replay::DecisionName(charge.replayed.decision)).c_str(),
+                  std::string(vigil::Name(charge.replayed.decision)).c_str(),
                   Codes(charge.replayed.reasons).c_str());
     }
   }
