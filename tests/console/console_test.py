@@ -55,10 +55,12 @@ def main(work):
         for token, principal in ((SUPPORT_TOKEN, "support"), (RISK_TOKEN, "risk")):
             f.write(f"{hashlib.sha256(token.encode()).hexdigest()} spiffe://vigil/{principal}\n")
 
+    # 127.0.0.1, not localhost: the server's certificate names both, and a name would be
+    # resolved by gRPC's c-ares, whose allocations LeakSanitizer reports.
     port, admin = free_port(), free_port()
     tls = [f"--tls-ca={work}/ca.pem", f"--tls-cert={work}/tester.pem", f"--tls-key={work}/tester.key"]
     vigild = subprocess.Popen(
-        [VIGILD, f"--listen=localhost:{port}", f"--admin-listen=127.0.0.1:{admin}",
+        [VIGILD, f"--listen=127.0.0.1:{port}", f"--admin-listen=127.0.0.1:{admin}",
          f"--rules={RULES}", f"--data-dir={work}/data", "--rules-poll-ms=0",
          f"--tls-cert={work}/server.pem", f"--tls-key={work}/server.key",
          f"--tls-client-ca={work}/ca.pem", f"--authz-policy={work}/policy.json",
@@ -76,7 +78,7 @@ def main(work):
 
 
 def ctl(port, tls, *args):
-    out = subprocess.run([VIGILCTL, f"--server=localhost:{port}", *tls, "--json", *args],
+    out = subprocess.run([VIGILCTL, f"--server=127.0.0.1:{port}", *tls, "--json", *args],
                          capture_output=True, text=True, timeout=30)
     if out.returncode != 0:
         raise AssertionError(f"vigilctl {' '.join(args)}: {out.stderr}")
@@ -91,10 +93,13 @@ def check(work, port, admin, tls):
         except (AssertionError, json.JSONDecodeError):
             time.sleep(0.1)
     # Real traffic: elderly users, grants and revocations, attack bursts.
-    subprocess.run([BENCH, f"--target=localhost:{port}", *tls, "--progress=false", "--warmup-s=0",
-                    "--duration-s=2", "--users=300", "--concurrency=8", "--elderly-share=0.2",
-                    "--mandate-ops-share=0.05", "--attack-every=300", "--attack-charges=60"],
-                   check=True, capture_output=True, timeout=60)
+    bench = subprocess.run([BENCH, f"--target=127.0.0.1:{port}", *tls, "--progress=false",
+                            "--warmup-s=0", "--duration-s=2", "--users=300", "--concurrency=8",
+                            "--elderly-share=0.2", "--mandate-ops-share=0.05",
+                            "--attack-every=300", "--attack-charges=60"],
+                           capture_output=True, text=True, timeout=60)
+    if bench.returncode != 0:
+        raise AssertionError(f"vigil-bench exited {bench.returncode}: {bench.stdout}{bench.stderr}")
     mandate = ctl(port, tls, "grant", f"--user={USER}", f"--merchant={MERCHANT}", "--opt-in",
                   "--terms=v1")["mandate_id"]
     charge = ctl(port, tls, "authorize", f"--user={USER}", f"--merchant={MERCHANT}",
@@ -108,7 +113,7 @@ def check(work, port, admin, tls):
         text = f.read().replace("standard: {per_txn: 1000.00 CNY", "standard: {per_txn: 10.00 CNY")
     with open(f"{lower}/policy.yaml", "w") as f:
         f.write(text)
-    exported = subprocess.run([VIGILCTL, f"--server=localhost:{port}", *tls, "export-decisions",
+    exported = subprocess.run([VIGILCTL, f"--server=127.0.0.1:{port}", *tls, "export-decisions",
                                "--since=0"], capture_output=True, check=True, timeout=60)
     with open(f"{work}/log.jsonl", "wb") as f:
         f.write(exported.stdout)
