@@ -92,6 +92,26 @@ json MandateJson(const Mandate& mandate) {
             {"consented_at_ms", mandate.consent.consented_at_ms}}}};
 }
 
+// A path segment with its %XX escapes decoded (the page sends user ids through
+// encodeURIComponent); nullopt for a malformed escape.
+std::optional<std::string> PercentDecoded(absl::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out.push_back(segment[i]);
+      continue;
+    }
+    if (i + 2 >= segment.size() || !absl::ascii_isxdigit(segment[i + 1]) ||
+        !absl::ascii_isxdigit(segment[i + 2])) {
+      return std::nullopt;
+    }
+    out += absl::HexStringToBytes(segment.substr(i + 1, 2));
+    i += 2;
+  }
+  return out;
+}
+
 absl::string_view ContentType(absl::string_view name) {
   if (absl::EndsWith(name, ".html")) return "text/html; charset=utf-8";
   if (absl::EndsWith(name, ".js")) return "text/javascript; charset=utf-8";
@@ -288,7 +308,10 @@ AdminHttp::Reply Console::Rules() const {
 }
 
 AdminHttp::Reply Console::User(const AdminHttp::Request& request) const {
-  const std::string user_id = request.path.substr(std::string("/api/users/").size());
+  const std::optional<std::string> decoded =
+      PercentDecoded(absl::string_view(request.path).substr(std::string("/api/users/").size()));
+  if (!decoded.has_value()) return Error(400, "the user id has a malformed %-escape");
+  const std::string& user_id = *decoded;
   Engine& engine = *sources_.engine;
   const absl::StatusOr<std::vector<Mandate>> mandates =
       engine.ListMandates(user_id, /*include_revoked=*/true);

@@ -149,6 +149,9 @@ TEST_F(ConsoleTest, TheUserViewShowsMandatesAndRecentDecisionsNewestFirst) {
   EXPECT_EQ(user["decisions"][0]["reasons"][0]["code"], "PER_TXN_LIMIT");
   EXPECT_EQ(user["decisions"][1]["transaction_id"], "first");
   EXPECT_EQ(HttpGet(server_->admin_port(), "/api/users/").status, 400) << "no user id";
+  EXPECT_EQ(HttpGet(server_->admin_port(), "/api/users/al%4").status, 400);
+  EXPECT_EQ(Get("/api/users/%61lice")["mandates"].size(), 1u)
+      << "%61 is 'a', as a browser sends it";
 }
 
 TEST_F(ConsoleTest, TheRulesAreShownAsWrittenWithTheirLoads) {
