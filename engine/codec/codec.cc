@@ -307,4 +307,65 @@ v1::Outcome Encode(Outcome outcome) {
   return v1::OUTCOME_UNSPECIFIED;
 }
 
+void Encode(const Notice& notice, v1::Notice& out) {
+  // NoticeKind's numbers are the API's.
+  out.set_kind(static_cast<v1::NoticeKind>(notice.kind));
+  out.set_user_id(notice.user_id);
+  out.set_time_ms(notice.time_ms);
+  out.set_transaction_id(notice.transaction_id);
+  out.set_mandate_id(notice.mandate_id);
+  out.set_merchant_id(notice.merchant_id);
+  out.set_amount_minor(notice.amount_minor);
+  out.set_currency(notice.currency);
+  out.set_text(notice.text);
+  if (!notice.summary.has_value()) return;
+  const PeriodicSummary& summary = *notice.summary;
+  v1::PeriodicSummary& encoded = *out.mutable_summary();
+  encoded.set_period(summary.period);
+  encoded.set_amount_minor(summary.amount_minor);
+  encoded.set_count(summary.count);
+  for (const PeriodicSummary::MerchantTotal& merchant : summary.merchants) {
+    v1::MerchantTotal& total = *encoded.add_merchants();
+    total.set_merchant_id(merchant.merchant_id);
+    total.set_amount_minor(merchant.amount_minor);
+    total.set_count(merchant.count);
+  }
+  for (const PeriodicSummary::MandateUse& mandate : summary.mandates) {
+    v1::MandateUse& use = *encoded.add_mandates();
+    use.set_mandate_id(mandate.mandate_id);
+    use.set_merchant_id(mandate.merchant_id);
+    use.set_last_used_at_ms(mandate.last_used_at_ms);
+  }
+}
+
+absl::StatusOr<Notice> Decode(const v1::Notice& notice) {
+  if (notice.kind() < v1::CHARGE_APPROVED || notice.kind() > v1::PERIODIC_SUMMARY) {
+    return absl::InvalidArgumentError(absl::StrCat("kind: unknown notice kind ", notice.kind()));
+  }
+  Notice out;
+  out.kind = static_cast<NoticeKind>(notice.kind());
+  out.user_id = notice.user_id();
+  out.time_ms = notice.time_ms();
+  out.transaction_id = notice.transaction_id();
+  out.mandate_id = notice.mandate_id();
+  out.merchant_id = notice.merchant_id();
+  out.amount_minor = notice.amount_minor();
+  out.currency = notice.currency();
+  out.text = notice.text();
+  if (notice.has_summary()) {
+    const v1::PeriodicSummary& encoded = notice.summary();
+    PeriodicSummary& summary = out.summary.emplace();
+    summary.period = encoded.period();
+    summary.amount_minor = encoded.amount_minor();
+    summary.count = encoded.count();
+    for (const v1::MerchantTotal& total : encoded.merchants()) {
+      summary.merchants.push_back({total.merchant_id(), total.amount_minor(), total.count()});
+    }
+    for (const v1::MandateUse& use : encoded.mandates()) {
+      summary.mandates.push_back({use.mandate_id(), use.merchant_id(), use.last_used_at_ms()});
+    }
+  }
+  return out;
+}
+
 }  // namespace vigil::codec

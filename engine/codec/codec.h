@@ -30,6 +30,9 @@ void Encode(const Mandate& mandate, v1::Mandate& out);
 void Encode(const UserProfile& profile, v1::UserProfile& out);
 void Encode(const GrantMandateRequest& request, v1::GrantMandateRequest& out);
 v1::Outcome Encode(Outcome outcome);
+// A notice; the cursor is the outbox's, set by whoever reads it.
+void Encode(const Notice& notice, v1::Notice& out);
+absl::StatusOr<Notice> Decode(const v1::Notice& notice);
 
 // A decision log entry into a message with vigil.v1.DecisionRecord's fields: the API's record,
 // for exports, or the store's own (store::v1::DecisionLogRecord), which has the same fields.

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -128,6 +129,29 @@ class Engine {
   absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms) {
     return ExpireTransactions(before_ms, 0, 1);
   }
+
+  // The scans behind the notices users get unasked (engine/core/notice.h), which the server
+  // runs on its timers, passing the time. Each walks every user, holding one user shard at a
+  // time, journals a notice for each finding with the user's shard held (so it is in order with
+  // the user's other changes), writes `mark` with the last of them, and returns once everything
+  // is durable: how many notices it made. FAILED_PRECONDITION without a journal (there is no
+  // outbox); UNIMPLEMENTED where the engine does not hold every user.
+  struct ScanMark {
+    std::string name;
+    int64_t value = 0;
+  };
+  // Each active mandate whose idle time reached the policy's dormant_after, and each mandate
+  // not revoked whose end came within the policy's expiring_within, at a moment in
+  // (since_ms, now_ms]: MANDATE_DORMANT and MANDATE_EXPIRING. Scans over consecutive intervals
+  // report each mandate once for each time it goes dormant and once before it ends.
+  virtual absl::StatusOr<size_t> ScanMandates(int64_t since_ms, int64_t now_ms,
+                                              const ScanMark& mark) = 0;
+  // A PERIODIC_SUMMARY of local month `month` (LocalCalendar::MonthNumber) for every user with
+  // a payment approved in it or a mandate in force at `now_ms`: the approved amount and count,
+  // less released amounts, by merchant, and the mandates in force with their last use. `month`
+  // must be the current month or the one before, the only ones the engine keeps totals of.
+  virtual absl::StatusOr<size_t> SummarizeMonth(int64_t month, int64_t now_ms,
+                                                const ScanMark& mark) = 0;
 
   // How many records the engine holds, for an operator sizing its memory. Locks each shard in
   // turn, briefly: for a scrape, not for the hot path.

@@ -304,6 +304,9 @@ StateChange EngineImpl::DecisionChange(const AuthorizeRequest& request,
   entry.request = request;
   entry.response = response;
   change.log.push_back(std::move(entry));
+  if (record.approved && response.notify_user) {
+    change.notices.push_back(ChargeNotice(request, record.id(TransactionRecord::kMandate), now_ms));
+  }
   return change;
 }
 

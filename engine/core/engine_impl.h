@@ -12,9 +12,9 @@
 //   mandate_invariant.h  no APPROVE without a usable mandate
 //
 // Here: Authorize as named steps, outcomes, restore and the sweep (engine_impl.cc); the mandate
-// lifecycle and profiles (engine_mandates.cc); records replaced by a shared state's, for
-// SharedEngine (engine_install.cc). Locking and journalling stay in the calls
-// themselves, where their order can be read.
+// lifecycle and profiles (engine_mandates.cc); the scans for notices (engine_notices.cc); records
+// replaced by a shared state's, for SharedEngine (engine_install.cc). Locking and journalling stay
+// in the calls themselves, where their order can be read.
 //
 // Lock order: a user's shard, then a device's, then a merchant's, then a transaction, grant or
 // owner-index shard. A decision holds its user's, device's and merchant's shards throughout, so
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -72,6 +73,10 @@ class EngineImpl final : public Engine {
   using Engine::ExpireTransactions;
   absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part, size_t parts) override;
   Engine::RecordCounts CountRecords() override;
+  absl::StatusOr<size_t> ScanMandates(int64_t since_ms, int64_t now_ms,
+                                      const ScanMark& mark) override;
+  absl::StatusOr<size_t> SummarizeMonth(int64_t month, int64_t now_ms,
+                                        const ScanMark& mark) override;
   std::shared_ptr<const Policy> policy() const override { return policy_.Get(); }
   void SetPolicy(std::shared_ptr<const Policy> policy) override { policy_.Set(std::move(policy)); }
 
@@ -169,6 +174,14 @@ class EngineImpl final : public Engine {
   bool journaled() const { return options_.journal != nullptr; }
   // Logs a granted or changed mandate, as it now is, with `change` (with a journal only).
   void LogMandate(const Mandate& mandate, int64_t now_ms, StateChange& change) const;
+  // Runs `find` on each user, a user shard at a time with the shard held, and journals the
+  // notices it adds to `change` per shard; then `mark`, and waits for durability. For the
+  // notice scans (engine_notices.cc).
+  absl::StatusOr<size_t> ScanUsers(
+      const ScanMark& mark,
+      absl::FunctionRef<void(absl::string_view user_id, const UserState& state,
+                             std::vector<Notice>& notices)>
+          find);
   // Appends `change` to the journal (if any) and returns its sequence; 0 without a journal.
   uint64_t Append(StateChange change);
   // The sequence of the last change queued; 0 without a journal.

@@ -65,6 +65,18 @@ Mandate NewMandate(const GrantMandateRequest& request, std::string mandate_id, i
   return mandate;
 }
 
+// The notice of a mandate whose status a person changed to `status`.
+NoticeKind StatusNotice(MandateStatus status) {
+  switch (status) {
+    case MandateStatus::kPaused:
+      return NoticeKind::kMandatePaused;
+    case MandateStatus::kRevoked:
+      return NoticeKind::kMandateRevoked;
+    default:
+      return NoticeKind::kMandateResumed;
+  }
+}
+
 }  // namespace
 
 void EngineImpl::LogMandate(const Mandate& mandate, int64_t now_ms, StateChange& change) const {
@@ -138,6 +150,8 @@ absl::StatusOr<Mandate> EngineImpl::GrantMandate(const GrantMandateRequest& requ
     change.grants.push_back(GrantSnapshot{request, mandate.mandate_id, now_ms});
   }
   LogMandate(view, now_ms, change);
+  change.notices.push_back(
+      MandateNotice(NoticeKind::kMandateGranted, view, now_ms, policy->calendar()));
   const uint64_t sequence = Append(std::move(change));
   user_lock.Release();
   VIGIL_RETURN_IF_ERROR(Durable(sequence));
@@ -177,12 +191,18 @@ absl::StatusOr<Mandate> EngineImpl::ChangeMandate(absl::string_view mandate_id,
     for (MandateState& mandate : state->mandates) {
       if (mandate.mandate.mandate_id() != mandate_id) continue;
       uint64_t sequence = LastSequence();
+      const MandateStatus before = mandate.mandate.status;
       if constexpr (!kReadOnly) VIGIL_RETURN_IF_ERROR(change(mandate, now_ms));
       Mandate view = mandate.mandate.View(user_id, *policy, now_ms);
       if constexpr (!kReadOnly) {
         StateChange changed;
         changed.users.push_back(SnapshotOf(user_id, *state));
         LogMandate(view, now_ms, changed);
+        // The user is told of a change, not of a call that left the status as it was.
+        if (mandate.mandate.status != before) {
+          changed.notices.push_back(MandateNotice(StatusNotice(mandate.mandate.status), view,
+                                                  now_ms, policy->calendar()));
+        }
         sequence = Append(std::move(changed));
       }
       lock.Release();
@@ -287,6 +307,7 @@ absl::StatusOr<std::vector<Mandate>> EngineImpl::RevokeAllMandates(absl::string_
         StateChange change;
         change.users.push_back(SnapshotOf(user_id, *state));
         for (const Mandate& mandate : revoked) LogMandate(mandate, now_ms, change);
+        change.notices.push_back(RevokeAllNotice(user_id, revoked, now_ms));
         sequence = Append(std::move(change));
       }
     }

@@ -21,6 +21,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/core/notice.h"
 #include "engine/core/period_usage.h"
 #include "engine/core/subject_windows.h"
 #include "engine/core/types.h"
@@ -31,6 +32,7 @@ struct MandateSnapshot {
   Mandate mandate;
   PeriodUsage::Saved day;
   PeriodUsage::Saved month;
+  PeriodUsage::Saved previous_month{};  // the month before `month`
   SubjectWindows::Saved windows;
 };
 
@@ -100,6 +102,10 @@ struct StateChange {
   std::vector<GrantSnapshot> grants;
   std::vector<std::string> expired_grants;  // grant request_ids past retention
   std::vector<DecisionLogEntry> log;
+  // What users are told of this change: durable exactly when the change is.
+  std::vector<Notice> notices;
+  // Progress marks of the server's scans (NoticeOutbox::ReadMark), set with what they found.
+  std::vector<std::pair<std::string, int64_t>> marks;
 };
 
 // What a journal restores at start.

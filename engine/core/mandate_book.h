@@ -65,7 +65,7 @@ struct StoredMandate {
 struct MandateState {
   StoredMandate mandate;
   PeriodUsage day;
-  PeriodUsage month;
+  MonthUsage month;
   SubjectWindows windows;
 };
 

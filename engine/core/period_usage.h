@@ -60,4 +60,45 @@ class PeriodUsage {
   int64_t amount_minor_ = 0;
 };
 
+// A mandate's month: PeriodUsage for the current month, and the month before it kept, so that
+// the monthly summary sent after a month ends still has its totals when charges of the new
+// month have begun.
+class MonthUsage {
+ public:
+  int64_t AmountIn(int64_t month) const {
+    return month == previous_.period ? previous_.amount_minor : current_.AmountIn(month);
+  }
+  int64_t CountIn(int64_t month) const {
+    return month == previous_.period ? previous_.count : current_.CountIn(month);
+  }
+
+  void Add(int64_t month, int64_t amount_minor) {
+    if (month > current_.Save().period) previous_ = current_.Save();
+    current_.Add(month, amount_minor);
+  }
+  // Takes back an amount of the current month or the one before (a refund reported after the
+  // month ended still lowers that month's summary).
+  void Remove(int64_t month, int64_t amount_minor) {
+    if (month == previous_.period && previous_.count > 0) {
+      previous_.amount_minor -= amount_minor;
+      previous_.count -= 1;
+      return;
+    }
+    current_.Remove(month, amount_minor);
+  }
+
+  PeriodUsage::Saved Save() const { return current_.Save(); }
+  PeriodUsage::Saved SavePrevious() const { return previous_; }
+  void Restore(const PeriodUsage::Saved& current, const PeriodUsage::Saved& previous) {
+    current_.Restore(current);
+    previous_ = previous;
+  }
+
+ private:
+  static constexpr PeriodUsage::Saved kNone{std::numeric_limits<int64_t>::min(), 0, 0};
+
+  PeriodUsage current_;
+  PeriodUsage::Saved previous_ = kNone;
+};
+
 }  // namespace vigil

@@ -52,6 +52,18 @@ struct UserSegment {
   int64_t daily_cap_minor = 0;
 };
 
+// When users are told of their mandates and sent a summary (the rules' settings.notices). The
+// server runs the scans; the engine finds what to tell (Engine::ScanMandates, SummarizeMonth).
+struct NoticeSchedule {
+  // The local time of day, after midnight in the policy's calendar, that the daily scan and
+  // the monthly summary run at.
+  int64_t scan_at_ms = int64_t{9} * 3'600'000;
+  // The day of the month (1 to 28) the summary of the month before is sent on.
+  int summary_day = 1;
+  // A mandate that ends within this is reported as expiring, once.
+  int64_t expiring_within_ms = int64_t{7} * 86'400'000;
+};
+
 // Everything a policy may read about one Authorize. Views into the engine's state, valid only
 // for the duration of Evaluate().
 struct Facts {
@@ -96,6 +108,9 @@ class Policy {
   virtual const WindowLayout& layout() const = 0;
   // A mandate idle this long is shown as DORMANT.
   virtual int64_t dormant_after_ms() const = 0;
+  // The currency of the policy's amounts (caps, usage totals).
+  virtual absl::string_view currency() const { return "CNY"; }
+  virtual NoticeSchedule notice_schedule() const { return NoticeSchedule{}; }
 
   // The segment of a user aged `age` (std::nullopt: no profile or no birth date).
   virtual UserSegment Segment(std::optional<int> age) const = 0;

@@ -50,6 +50,7 @@ void Merge(StateChange& into, StateChange&& from) {
   move_all(into.transactions, from.transactions);
   move_all(into.grants, from.grants);
   move_all(into.log, from.log);
+  move_all(into.notices, from.notices);
 }
 
 }  // namespace
@@ -157,9 +158,12 @@ absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_vie
     if (!committed->has_value()) {
       record.token = commit.new_token;
       record.time_floor_ms = commit.time_floor_ms;
-      if (options_.journal != nullptr && !change.log.empty()) {
+      // The decision log and the notices stay on this node, written after the commit: a
+      // crash between the two loses them (see the README's limits of a cluster).
+      if (options_.journal != nullptr && (!change.log.empty() || !change.notices.empty())) {
         StateChange log;
         log.log = std::move(change.log);
+        log.notices = std::move(change.notices);
         options_.journal->Append(std::move(log));
       }
       return result;
@@ -445,6 +449,16 @@ absl::StatusOr<size_t> SharedEngine::ExpireTransactions(int64_t before_ms, size_
 }
 
 Engine::RecordCounts SharedEngine::CountRecords() { return local_->CountRecords(); }
+
+absl::StatusOr<size_t> SharedEngine::ScanMandates(int64_t, int64_t, const ScanMark&) {
+  return absl::UnimplementedError(
+      "the notice scans need every user's state on one node; on a Redis Cluster a node holds "
+      "only the users it has served");
+}
+
+absl::StatusOr<size_t> SharedEngine::SummarizeMonth(int64_t, int64_t, const ScanMark&) {
+  return ScanMandates(0, 0, {});
+}
 
 std::shared_ptr<const Policy> SharedEngine::policy() const { return local_->policy(); }
 

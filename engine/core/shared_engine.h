@@ -87,6 +87,11 @@ class SharedEngine final : public Engine {
   // This node's records only; the shared state expires its own.
   absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part, size_t parts) override;
   RecordCounts CountRecords() override;
+  // UNIMPLEMENTED: this node holds only the users it has served.
+  absl::StatusOr<size_t> ScanMandates(int64_t since_ms, int64_t now_ms,
+                                      const ScanMark& mark) override;
+  absl::StatusOr<size_t> SummarizeMonth(int64_t month, int64_t now_ms,
+                                        const ScanMark& mark) override;
   std::shared_ptr<const Policy> policy() const override;
   void SetPolicy(std::shared_ptr<const Policy> policy) override;
 

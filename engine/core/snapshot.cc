@@ -18,6 +18,7 @@ UserSnapshot SnapshotOf(absl::string_view user_id, const UserState& state) {
   for (const MandateState& mandate : state.mandates) {
     snapshot.mandates.push_back(MandateSnapshot{mandate.mandate.ToMandate(user_id),
                                                 mandate.day.Save(), mandate.month.Save(),
+                                                mandate.month.SavePrevious(),
                                                 mandate.windows.Save()});
   }
   snapshot.windows = state.windows.Save();
@@ -67,7 +68,7 @@ absl::Status RestoreUser(const UserSnapshot& saved, UserState& state) {
     }
     MandateState restored{StoredMandate::From(mandate.mandate), {}, {}, {}};
     restored.day.Restore(mandate.day);
-    restored.month.Restore(mandate.month);
+    restored.month.Restore(mandate.month, mandate.previous_month);
     restored.windows.Restore(mandate.windows);
     state.mandates.push_back(std::move(restored));
   }

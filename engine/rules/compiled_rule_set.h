@@ -49,6 +49,7 @@ struct RuleSetSettings {
   int64_t standard_daily_cap_minor = 0;
   int64_t elderly_per_txn_cap_minor = 0;
   int64_t elderly_daily_cap_minor = 0;
+  NoticeSchedule notices;
 };
 
 // What a rule set was compiled from, as a risk analyst reads it: every rule (disabled ones
@@ -100,6 +101,8 @@ class CompiledRuleSet final : public Policy {
   const LocalCalendar& calendar() const override { return calendar_; }
   const WindowLayout& layout() const override { return layout_; }
   int64_t dormant_after_ms() const override { return settings_.dormant_after_ms; }
+  absl::string_view currency() const override { return settings_.currency; }
+  NoticeSchedule notice_schedule() const override { return settings_.notices; }
   UserSegment Segment(std::optional<int> age) const override;
   absl::Status CheckGrant(const GrantMandateRequest& request, const UserSegment& segment,
                           const UserProfile* profile) const override;

@@ -238,6 +238,42 @@ class Compiler {
     return true;
   }
 
+  // settings.notices: {scan_at: "HH:MM", summary_day: 1..28, expiring_within: DURATION}, each
+  // optional.
+  void ReadNoticeSettings(const Loaded& loaded, const YAML::Node& node) {
+    const std::string& file = loaded.file->path;
+    if (!ExpectMap(loaded, node, "settings.notices", {"scan_at", "summary_day", "expiring_within"},
+                   {})) {
+      return;
+    }
+    NoticeSchedule& notices = settings_.notices;
+    if (const YAML::Node at = node["scan_at"]; at) {
+      int hours = 0;
+      int minutes = 0;
+      const std::string text = at.Scalar();
+      const std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
+      if (text.size() != 5 || parts.size() != 2 || !absl::SimpleAtoi(parts[0], &hours) ||
+          !absl::SimpleAtoi(parts[1], &minutes) || hours < 0 || hours > 23 || minutes < 0 ||
+          minutes > 59) {
+        Error(file, at.Mark(), "expected a local time of day such as \"09:00\"");
+      } else {
+        notices.scan_at_ms = (int64_t{hours} * 60 + minutes) * 60'000;
+      }
+    }
+    int64_t day = 0;
+    if (node["summary_day"] && Literal(loaded, node["summary_day"], Type::kInt, day)) {
+      if (day < 1 || day > 28) {
+        Error(file, node["summary_day"].Mark(),
+              "expected a day of the month from 1 to 28 (every month has it)");
+      } else {
+        notices.summary_day = static_cast<int>(day);
+      }
+    }
+    if (node["expiring_within"]) {
+      Literal(loaded, node["expiring_within"], Type::kDuration, notices.expiring_within_ms);
+    }
+  }
+
   void ReadSettings(const Loaded& loaded, const YAML::Node& node) {
     const std::string& file = loaded.file->path;
     if (has_settings_) {
@@ -249,7 +285,7 @@ class Compiler {
     settings_file_ = file;
     if (!ExpectMap(loaded, node, "settings",
                    {"currency", "utc_offset", "elderly_age", "elderly_requires_risk_assessment",
-                    "dormant_after", "caps", "notify_user"},
+                    "dormant_after", "caps", "notify_user", "notices"},
                    {"currency", "utc_offset", "elderly_age", "elderly_requires_risk_assessment",
                     "dormant_after", "caps"})) {
       return;
@@ -291,6 +327,7 @@ class Compiler {
         Literal(loaded, limits["daily"], Type::kMoney, *daily);
       }
     }
+    if (node["notices"]) ReadNoticeSettings(loaded, node["notices"]);
     if (node["notify_user"]) {
       notify_ast_ = Parse(loaded, node["notify_user"]);
       contents_.notify_user = node["notify_user"].Scalar();

@@ -187,6 +187,7 @@ absl::Status VigilServer::StartGrpc(const ServerOptions& options) {
   authorize_admission_ = std::make_unique<Admission>(options.max_inflight);
   users_admission_ = std::make_unique<Admission>(options.max_inflight_users);
   audit_ = std::make_unique<AuditService>(store_.get());
+  notices_ = std::make_unique<NoticesService>(store_.get());
   risk_engine_ =
       std::make_unique<RiskEngineService>(engine_.get(), authorize_admission_.get(), &metrics_);
   mandates_ = std::make_unique<MandatesService>(engine_.get(), users_admission_.get(), &metrics_);
@@ -221,6 +222,7 @@ absl::Status VigilServer::StartGrpc(const ServerOptions& options) {
   builder.RegisterService(mandates_.get());
   builder.RegisterService(users_.get());
   builder.RegisterService(audit_.get());
+  builder.RegisterService(notices_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -245,6 +247,14 @@ absl::Status VigilServer::StartBackground(const ServerOptions& options) {
   }
   if (options.sweep_interval > absl::ZeroDuration()) {
     sweeper_ = std::thread(&VigilServer::Sweep, this, options);
+  }
+  // The scans need every user on this node: not on a Redis Cluster, where a node holds only
+  // the users it served.
+  if (store_ != nullptr && shared_engine_ == nullptr) {
+    scheduler_ = std::make_unique<NoticeScheduler>(*engine_, *store_, *clock_);
+    if (options.notice_check_interval > absl::ZeroDuration()) {
+      scheduler_->Start(options.notice_check_interval);
+    }
   }
   return absl::OkStatus();
 }
@@ -322,6 +332,11 @@ void VigilServer::Sweep(const ServerOptions& options) {
       if (!trimmed.ok()) {
         log::Error("sweep_failed", "cannot trim the decision log")
             .Field("error", trimmed.ToString());
+      }
+      const absl::Status notices =
+          store_->DeleteNoticesBefore(now_ms - absl::ToInt64Milliseconds(options.notice_retention));
+      if (!notices.ok()) {
+        log::Error("sweep_failed", "cannot trim the notices").Field("error", notices.ToString());
       }
     }
   }

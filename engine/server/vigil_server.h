@@ -1,7 +1,8 @@
 #pragma once
 
 // VigilServer is vigild without its process concerns (flags, signals): the engine on the policy
-// from a rules directory, the RiskEngine, Mandates, Users and Audit services, the standard
+// from a rules directory, the RiskEngine, Mandates, Users, Audit and Notices services (with the
+// notice scans on their schedule), the standard
 // health service and server reflection, on one listening address, optionally behind TLS, mutual
 // TLS and an authorization policy; and the admin HTTP server (metrics, health, the loaded rules)
 // on another. Tests run it in-process on port 0.
@@ -34,6 +35,8 @@
 #include "engine/server/event_loop.h"
 #include "engine/server/mandates_service.h"
 #include "engine/server/metrics.h"
+#include "engine/server/notice_scheduler.h"
+#include "engine/server/notices_service.h"
 #include "engine/server/risk_engine_service.h"
 #include "engine/server/users_service.h"
 #include "engine/store/redis_shared_state.h"
@@ -81,6 +84,11 @@ struct ServerOptions {
   // How long a transaction_id is remembered (idempotency), and the decision log kept.
   absl::Duration idempotency_retention = absl::Hours(24 * 7);
   absl::Duration decision_log_retention = absl::Hours(24 * 90);
+  // How long notices are kept for consumers that have not acked them.
+  absl::Duration notice_retention = absl::Hours(24 * 7);
+  // How often the notice scans (engine/server/notice_scheduler.h) check whether they are due
+  // (vigild checks every 30 s); zero: only when NoticeScheduler::RunDue() is called.
+  absl::Duration notice_check_interval = absl::ZeroDuration();
   // How often expired records are removed: one pass over them per interval, spread evenly over
   // the interval in small steps.
   absl::Duration sweep_interval = absl::Minutes(1);
@@ -131,6 +139,9 @@ class VigilServer {
   Engine& engine() { return *engine_; }
   // nullptr without a data directory.
   store::RocksDbStore* store() { return store_.get(); }
+  // The notice scans; nullptr without a data directory or on a Redis Cluster.
+  NoticeScheduler* notice_scheduler() { return scheduler_.get(); }
+  NoticesService& notices() { return *notices_; }
   // What start-up restored, for the log and tests.
   struct Recovery {
     size_t users = 0;
@@ -183,6 +194,7 @@ class VigilServer {
   std::unique_ptr<Engine> engine_;
   SharedEngine* shared_engine_ = nullptr;  // engine_, on a Redis Cluster; else nullptr
   std::unique_ptr<AuditService> audit_;
+  std::unique_ptr<NoticesService> notices_;
   std::unique_ptr<RiskEngineService> risk_engine_;
   std::unique_ptr<MandatesService> mandates_;
   std::unique_ptr<UsersService> users_;
@@ -194,6 +206,8 @@ class VigilServer {
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Console> console_;  // before the admin server, whose routes use it
   std::unique_ptr<AdminHttp> admin_;
+  // Null without a store, or on a Redis Cluster.
+  std::unique_ptr<NoticeScheduler> scheduler_;
   struct Shedding {
     uint64_t rejected_seen = 0;
     bool active = false;

@@ -27,6 +27,11 @@ ABSL_FLAG(bool, fsync, true,
           "OS (survives a crash of vigild)");
 ABSL_FLAG(int, idempotency_retention_h, 24 * 7, "hours a transaction_id is remembered");
 ABSL_FLAG(int, decision_log_retention_d, 90, "days the decision log is kept");
+ABSL_FLAG(int, notice_retention_h, 24 * 7,
+          "hours notices are kept for consumers that have not acked them");
+ABSL_FLAG(int, notice_check_s, 30,
+          "how often the notice scans (dormant and expiring mandates, monthly summaries) check "
+          "whether they are due; 0 turns them off");
 ABSL_FLAG(bool, trust_client_time, false,
           "take each Authorize's event_time_ms as its time (replays and tests only)");
 ABSL_FLAG(int, rules_poll_ms, 1000,
@@ -77,6 +82,8 @@ vigil::server::ServerOptions OptionsFromFlags() {
   options.fsync = absl::GetFlag(FLAGS_fsync);
   options.idempotency_retention = absl::Hours(absl::GetFlag(FLAGS_idempotency_retention_h));
   options.decision_log_retention = absl::Hours(24 * absl::GetFlag(FLAGS_decision_log_retention_d));
+  options.notice_retention = absl::Hours(absl::GetFlag(FLAGS_notice_retention_h));
+  options.notice_check_interval = absl::Seconds(absl::GetFlag(FLAGS_notice_check_s));
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);

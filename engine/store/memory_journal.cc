@@ -14,6 +14,17 @@ absl::Status MemoryJournal::Ready() const {
 }
 
 uint64_t MemoryJournal::Append(StateChange change) {
+  uint64_t last_notice = 0;
+  const uint64_t sequence = Apply(std::move(change), last_notice);
+  // Durable at once: the listener hears of it now, outside the lock, as it may take its own.
+  if (last_notice != 0) {
+    absl::MutexLock lock(&listener_mu_);
+    if (listener_) listener_(last_notice);
+  }
+  return sequence;
+}
+
+uint64_t MemoryJournal::Apply(StateChange change, uint64_t& last_notice) {
   absl::MutexLock lock(&mu_);
   const uint64_t sequence = ++sequence_;
   if (!failure_.ok()) return sequence;
@@ -28,6 +39,11 @@ uint64_t MemoryJournal::Append(StateChange change) {
   for (GrantSnapshot& grant : change.grants) grants_[grant.request.request_id] = std::move(grant);
   for (const std::string& expired : change.expired_grants) grants_.erase(expired);
   for (DecisionLogEntry& entry : change.log) log_.push_back(std::move(entry));
+  for (Notice& notice : change.notices) {
+    notices_.push_back(StoredNotice{++last_notice_, std::move(notice)});
+  }
+  for (auto& [name, value] : change.marks) marks_[name] = value;
+  if (!change.notices.empty()) last_notice = last_notice_;
   return sequence;
 }
 
@@ -93,6 +109,66 @@ absl::Status MemoryJournal::DeleteDecisionsBefore(int64_t before_ms) {
   std::erase_if(log_,
                 [before_ms](const DecisionLogEntry& entry) { return entry.time_ms < before_ms; });
   return absl::OkStatus();
+}
+
+absl::Status MemoryJournal::ReadNotices(uint64_t after,
+                                        absl::FunctionRef<bool(const StoredNotice&)> sink) {
+  std::vector<StoredNotice> notices;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const StoredNotice& stored : notices_) {
+      if (stored.cursor > after) notices.push_back(stored);
+    }
+  }
+  for (const StoredNotice& stored : notices) {
+    if (!sink(stored)) break;
+  }
+  return absl::OkStatus();
+}
+
+uint64_t MemoryJournal::LastNoticeCursor() const {
+  absl::MutexLock lock(&mu_);
+  return last_notice_;
+}
+
+uint64_t MemoryJournal::TrimmedThrough() const {
+  absl::MutexLock lock(&mu_);
+  return trimmed_through_;
+}
+
+absl::Status MemoryJournal::DeleteNoticesBefore(int64_t before_ms) {
+  absl::MutexLock lock(&mu_);
+  while (!notices_.empty() && notices_.front().notice.time_ms < before_ms) {
+    trimmed_through_ = notices_.front().cursor;
+    notices_.pop_front();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<uint64_t>> MemoryJournal::AckedCursor(absl::string_view consumer) {
+  absl::MutexLock lock(&mu_);
+  auto it = acks_.find(consumer);
+  if (it == acks_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status MemoryJournal::Ack(absl::string_view consumer, uint64_t cursor) {
+  absl::MutexLock lock(&mu_);
+  VIGIL_RETURN_IF_ERROR(failure_);
+  auto [it, inserted] = acks_.try_emplace(std::string(consumer), cursor);
+  if (!inserted) it->second = std::max(it->second, cursor);
+  return absl::OkStatus();
+}
+
+void MemoryJournal::SetNoticeListener(absl::AnyInvocable<void(uint64_t)> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
+absl::StatusOr<int64_t> MemoryJournal::ReadMark(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  auto it = marks_.find(name);
+  return it == marks_.end() ? 0 : it->second;
 }
 
 }  // namespace vigil::store

@@ -8,6 +8,8 @@
 // Thread-safe.
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -15,10 +17,11 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/core/decision_log.h"
 #include "engine/core/journal.h"
+#include "engine/core/notice.h"
 
 namespace vigil::store {
 
-class MemoryJournal final : public Journal, public DecisionLog {
+class MemoryJournal final : public Journal, public DecisionLog, public NoticeOutbox {
  public:
   absl::StatusOr<RestoredState> Load() override;
   absl::Status Ready() const override;
@@ -34,7 +37,20 @@ class MemoryJournal final : public Journal, public DecisionLog {
       int64_t until_ms, absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override;
   absl::Status DeleteDecisionsBefore(int64_t before_ms) override;
 
+  absl::Status ReadNotices(uint64_t after,
+                           absl::FunctionRef<bool(const StoredNotice&)> sink) override;
+  uint64_t LastNoticeCursor() const override;
+  uint64_t TrimmedThrough() const override;
+  absl::Status DeleteNoticesBefore(int64_t before_ms) override;
+  absl::StatusOr<std::optional<uint64_t>> AckedCursor(absl::string_view consumer) override;
+  absl::Status Ack(absl::string_view consumer, uint64_t cursor) override;
+  void SetNoticeListener(absl::AnyInvocable<void(uint64_t last_cursor)> listener) override;
+  absl::StatusOr<int64_t> ReadMark(absl::string_view name) override;
+
  private:
+  // Append's work under the lock; `last_notice` gets the last cursor when it made notices.
+  uint64_t Apply(StateChange change, uint64_t& last_notice);
+
   mutable absl::Mutex mu_;
   uint64_t sequence_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
@@ -43,6 +59,13 @@ class MemoryJournal final : public Journal, public DecisionLog {
   std::map<std::string, TransactionSnapshot> transactions_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, GrantSnapshot> grants_ ABSL_GUARDED_BY(mu_);
   std::vector<DecisionLogEntry> log_ ABSL_GUARDED_BY(mu_);
+  std::deque<StoredNotice> notices_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_notice_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t trimmed_through_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, uint64_t, std::less<>> acks_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t, std::less<>> marks_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex listener_mu_;
+  absl::AnyInvocable<void(uint64_t)> listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 }  // namespace vigil::store

@@ -1,6 +1,7 @@
 #include "engine/store/rocksdb_store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <iterator>
 #include <utility>
@@ -10,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "engine/codec/codec.h"
+#include "engine/core/status_macros.h"
 #include "engine/store/state_codec.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -20,6 +23,8 @@ namespace {
 
 constexpr char kFormatKey[] = "meta/format";
 constexpr char kBootKey[] = "meta/boot";
+constexpr char kLastNoticeKey[] = "meta/notices";
+constexpr char kTrimmedNoticesKey[] = "meta/notices_trimmed";
 
 std::string UserKey(absl::string_view id) { return absl::StrCat("u/", id); }
 std::string SubjectKey(Subject subject, absl::string_view id) {
@@ -32,6 +37,9 @@ std::string LogKey(int64_t time_ms, uint64_t boot, uint64_t sequence) {
   return absl::StrFormat("l/%016x/%08x/%016x", static_cast<uint64_t>(std::max<int64_t>(0, time_ms)),
                          boot, sequence);
 }
+std::string NoticeKey(uint64_t cursor) { return absl::StrFormat("n/%016x", cursor); }
+std::string ConsumerKey(absl::string_view consumer) { return absl::StrCat("consumer/", consumer); }
+std::string MarkKey(absl::string_view name) { return absl::StrCat("mark/", name); }
 std::string LogKeyAt(int64_t time_ms) {
   return absl::StrFormat("l/%016x", static_cast<uint64_t>(std::max<int64_t>(0, time_ms)));
 }
@@ -118,6 +126,13 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const StoreOpti
     return absl::DataLossError(absl::StrCat(options.path, " has a damaged boot counter"));
   }
   ++boot;
+  uint64_t notices[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    read = db->Get(rocksdb::ReadOptions(), i == 0 ? kLastNoticeKey : kTrimmedNoticesKey, &value);
+    if (read.ok() && !absl::SimpleAtoi(value, &notices[i])) {
+      return absl::DataLossError(absl::StrCat(options.path, " has a damaged notice counter"));
+    }
+  }
   rocksdb::WriteOptions sync;
   sync.sync = true;
   if (absl::Status status =
@@ -125,12 +140,17 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const StoreOpti
       !status.ok()) {
     return status;
   }
-  return std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(db), options, boot));
+  return std::unique_ptr<RocksDbStore>(
+      new RocksDbStore(std::move(db), options, boot, notices[0], notices[1]));
 }
 
 RocksDbStore::RocksDbStore(std::unique_ptr<rocksdb::DB> db, const StoreOptions& options,
-                           uint64_t boot)
-    : db_(std::move(db)), options_(options), boot_(boot) {
+                           uint64_t boot, uint64_t last_notice, uint64_t trimmed_through)
+    : db_(std::move(db)),
+      options_(options),
+      boot_(boot),
+      last_notice_(last_notice),
+      trimmed_through_(trimmed_through) {
   writer_ = std::thread(&RocksDbStore::WriteLoop, this);
 }
 
@@ -327,9 +347,11 @@ RocksDbStore::Stats RocksDbStore::stats() const {
 }
 
 absl::Status RocksDbStore::Write(const std::deque<std::pair<uint64_t, StateChange>>& batch,
-                                 bool retrying) {
+                                 bool retrying, uint64_t& last_notice) {
   rocksdb::WriteBatch write;
   std::string value;
+  uint64_t cursor = last_notice_.load(std::memory_order_relaxed);
+  ::vigil::v1::Notice encoded;
   for (const auto& [sequence, change] : batch) {
     for (const UserSnapshot& user : change.users) {
       Encode(user).SerializeToString(&value);
@@ -355,7 +377,18 @@ absl::Status RocksDbStore::Write(const std::deque<std::pair<uint64_t, StateChang
       Encode(entry).SerializeToString(&value);
       write.Put(LogKey(entry.time_ms, boot_, sequence), value);
     }
+    for (const Notice& notice : change.notices) {
+      encoded.Clear();
+      codec::Encode(notice, encoded);
+      encoded.SerializeToString(&value);
+      write.Put(NoticeKey(++cursor), value);
+    }
+    for (const auto& [name, mark] : change.marks) write.Put(MarkKey(name), absl::StrCat(mark));
   }
+  if (cursor != last_notice_.load(std::memory_order_relaxed)) {
+    write.Put(kLastNoticeKey, absl::StrCat(cursor));
+  }
+  last_notice = cursor;
   rocksdb::WriteOptions options;
   options.sync = options_.sync;
   {
@@ -391,7 +424,8 @@ void RocksDbStore::WriteLoop() {
       }
     }
     const absl::Time began = absl::Now();
-    const absl::Status written = Write(batch, /*retrying=*/failed_before);
+    uint64_t last_notice = 0;
+    const absl::Status written = Write(batch, /*retrying=*/failed_before, last_notice);
     if (WriteObserver* observer = options_.observer; observer != nullptr) {
       if (written.ok()) {
         if (failed_before) observer->OnWriteRecovered();
@@ -405,9 +439,13 @@ void RocksDbStore::WriteLoop() {
     std::vector<std::pair<uint64_t, DurableCallback>> settled;
     absl::Status outcome;
     bool stop = false;
+    const bool new_notices =
+        written.ok() && last_notice != last_notice_.load(std::memory_order_relaxed);
     {
       absl::MutexLock lock(&mu_);
       if (written.ok()) {
+        // Before anyone waiting hears it is durable: its notices are then readable by cursor.
+        last_notice_.store(last_notice, std::memory_order_release);
         durable_ = batch.back().first;
         stats_.batches += 1;
         stats_.changes += batch.size();
@@ -428,12 +466,116 @@ void RocksDbStore::WriteLoop() {
         stop = stopping_;
       }
     }
+    if (new_notices) {
+      absl::MutexLock lock(&listener_mu_);
+      if (listener_) listener_(last_notice);
+    }
     for (auto& [sequence, done] : settled) std::move(done)(outcome);
     if (written.ok()) continue;
     if (stop) return;
     // Keep the batch and try it again after a pause.
     absl::SleepFor(options_.retry_interval);
   }
+}
+
+absl::StatusOr<uint64_t> RocksDbStore::ReadNumber(const std::string& key, uint64_t fallback) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is being reopened; try again");
+  std::string value;
+  const rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), key, &value);
+  if (read.IsNotFound()) return fallback;
+  VIGIL_RETURN_IF_ERROR(FromRocks(read, absl::StrCat("cannot read ", key)));
+  uint64_t number = 0;
+  if (!absl::SimpleAtoi(value, &number)) {
+    return absl::DataLossError(absl::StrCat("\"", key, "\" holds \"", value, "\", not a number"));
+  }
+  return number;
+}
+
+absl::Status RocksDbStore::ReadNotices(uint64_t after,
+                                       absl::FunctionRef<bool(const StoredNotice&)> sink) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is being reopened; try again");
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  ::vigil::v1::Notice encoded;
+  StoredNotice stored;
+  for (it->Seek(NoticeKey(after + 1)); it->Valid() && it->key().starts_with("n/"); it->Next()) {
+    absl::StatusOr<Notice> notice =
+        encoded.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))
+            ? codec::Decode(encoded)
+            : absl::DataLossError("not a notice");
+    const std::string_view hex = it->key().ToStringView().substr(2);
+    if (!notice.ok() ||
+        std::from_chars(hex.data(), hex.data() + hex.size(), stored.cursor, 16).ptr !=
+            hex.data() + hex.size()) {
+      return absl::DataLossError(absl::StrCat("notice \"", it->key().ToString(),
+                                              "\" cannot be read: ", notice.status().message()));
+    }
+    stored.notice = *std::move(notice);
+    if (!sink(stored)) break;
+  }
+  return FromRocks(it->status(), "cannot read the notices");
+}
+
+uint64_t RocksDbStore::LastNoticeCursor() const {
+  return last_notice_.load(std::memory_order_acquire);
+}
+
+uint64_t RocksDbStore::TrimmedThrough() const {
+  return trimmed_through_.load(std::memory_order_acquire);
+}
+
+absl::Status RocksDbStore::DeleteNoticesBefore(int64_t before_ms) {
+  VIGIL_RETURN_IF_ERROR(Ready());
+  absl::MutexLock trim_lock(&outbox_mu_);
+  // The run of notices from the oldest up to the first one to keep.
+  uint64_t last = 0;
+  VIGIL_RETURN_IF_ERROR(ReadNotices(trimmed_through_.load(), [&](const StoredNotice& stored) {
+    if (stored.notice.time_ms >= before_ms) return false;
+    last = stored.cursor;
+    return true;
+  }));
+  if (last == 0) return absl::OkStatus();
+  rocksdb::WriteBatch write;
+  write.DeleteRange(NoticeKey(0), NoticeKey(last + 1));
+  write.Put(kTrimmedNoticesKey, absl::StrCat(last));
+  rocksdb::WriteOptions options;
+  options.sync = options_.sync;
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is being reopened");
+  VIGIL_RETURN_IF_ERROR(FromRocks(db_->Write(options, &write), "cannot trim the notices"));
+  trimmed_through_.store(last, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<uint64_t>> RocksDbStore::AckedCursor(absl::string_view consumer) {
+  constexpr uint64_t kNone = UINT64_MAX;
+  VIGIL_ASSIGN_OR_RETURN(const uint64_t acked, ReadNumber(ConsumerKey(consumer), kNone));
+  if (acked == kNone) return std::nullopt;
+  return acked;
+}
+
+absl::Status RocksDbStore::Ack(absl::string_view consumer, uint64_t cursor) {
+  VIGIL_RETURN_IF_ERROR(Ready());
+  absl::MutexLock lock(&outbox_mu_);
+  VIGIL_ASSIGN_OR_RETURN(const std::optional<uint64_t> acked, AckedCursor(consumer));
+  if (acked.has_value() && *acked >= cursor) return absl::OkStatus();
+  rocksdb::WriteOptions options;
+  options.sync = options_.sync;
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return absl::UnavailableError("the store is being reopened");
+  return FromRocks(db_->Put(options, ConsumerKey(consumer), absl::StrCat(cursor)),
+                   "cannot record the ack");
+}
+
+void RocksDbStore::SetNoticeListener(absl::AnyInvocable<void(uint64_t)> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
+absl::StatusOr<int64_t> RocksDbStore::ReadMark(absl::string_view name) {
+  VIGIL_ASSIGN_OR_RETURN(const uint64_t mark, ReadNumber(MarkKey(name), 0));
+  return static_cast<int64_t>(mark);
 }
 
 }  // namespace vigil::store

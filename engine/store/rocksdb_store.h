@@ -2,7 +2,8 @@
 
 // RocksDbStore keeps vigild's state in an embedded RocksDB under --data-dir: user state
 // (profiles, mandates, usage, velocity windows), device and merchant windows, idempotency
-// records, grant requests, and the decision log. It is the engine's Journal.
+// records, grant requests, the decision log, and the outbox of notices with each consumer's
+// progress. It is the engine's Journal.
 //
 //   absl::StatusOr<std::unique_ptr<RocksDbStore>> store = RocksDbStore::Open({.path = dir});
 //   absl::StatusOr<RestoredState> state = (*store)->Load();
@@ -16,10 +17,16 @@
 //
 // Keys: "u/USER" UserState, "s/d/DEVICE" and "s/m/MERCHANT" SubjectState, "t/TXN"
 // TransactionState, "g/REQUEST" GrantState, "l/TIME/BOOT/SEQ" DecisionLogRecord (time-ordered),
-// "meta/format", "meta/boot".
+// "n/CURSOR" vigil.v1.Notice (CURSOR in fixed-width hex, so keys sort by it), "consumer/NAME"
+// and "mark/NAME" (decimal), "meta/format", "meta/boot", "meta/notices" (the last cursor
+// written) and "meta/notices_trimmed" (the last cursor deleted past retention).
+//
+// A notice's cursor is given by the writer as it writes the batch holding it, one after the
+// last durable one, so cursors are gapless and in the order of the changes.
 //
 // Thread-safe.
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -37,6 +44,7 @@
 #include "absl/time/time.h"
 #include "engine/core/decision_log.h"
 #include "engine/core/journal.h"
+#include "engine/core/notice.h"
 
 namespace rocksdb {
 class DB;
@@ -73,7 +81,7 @@ struct StoreOptions {
   absl::Duration retry_interval = absl::Seconds(1);
 };
 
-class RocksDbStore final : public Journal, public DecisionLog {
+class RocksDbStore final : public Journal, public DecisionLog, public NoticeOutbox {
  public:
   // Opens (or creates) the store at options.path.
   //   FAILED_PRECONDITION: another process holds the directory; it was written by a newer
@@ -92,6 +100,18 @@ class RocksDbStore final : public Journal, public DecisionLog {
       int64_t until_ms, absl::FunctionRef<bool(const DecisionLogEntry&)> sink) override;
   absl::Status DeleteDecisionsBefore(int64_t before_ms) override;
 
+  // DATA_LOSS for a notice that cannot be read.
+  absl::Status ReadNotices(uint64_t after,
+                           absl::FunctionRef<bool(const StoredNotice&)> sink) override;
+  uint64_t LastNoticeCursor() const override;
+  uint64_t TrimmedThrough() const override;
+  absl::Status DeleteNoticesBefore(int64_t before_ms) override;
+  absl::StatusOr<std::optional<uint64_t>> AckedCursor(absl::string_view consumer) override;
+  // Synced to disk as the store's batches are (StoreOptions::sync).
+  absl::Status Ack(absl::string_view consumer, uint64_t cursor) override;
+  void SetNoticeListener(absl::AnyInvocable<void(uint64_t last_cursor)> listener) override;
+  absl::StatusOr<int64_t> ReadMark(absl::string_view name) override;
+
   absl::Status Ready() const override;
   uint64_t Append(StateChange change) override;
   uint64_t LastSequence() const override;
@@ -108,7 +128,10 @@ class RocksDbStore final : public Journal, public DecisionLog {
   Stats stats() const;
 
  private:
-  RocksDbStore(std::unique_ptr<rocksdb::DB> db, const StoreOptions& options, uint64_t boot);
+  RocksDbStore(std::unique_ptr<rocksdb::DB> db, const StoreOptions& options, uint64_t boot,
+               uint64_t last_notice, uint64_t trimmed_through);
+  // A decimal number stored under `key`; `fallback` when there is none.
+  absl::StatusOr<uint64_t> ReadNumber(const std::string& key, uint64_t fallback);
 
   // What waiting for `sequence` ends with: OK once written, the failure while the store cannot
   // write, UNAVAILABLE while it closes; none while the wait goes on.
@@ -116,7 +139,9 @@ class RocksDbStore final : public Journal, public DecisionLog {
   void WriteLoop();
   // Writes `batch` (changes seq first..last); OK or the reason it failed.
   // `retrying`: the previous write failed too.
-  absl::Status Write(const std::deque<std::pair<uint64_t, StateChange>>& batch, bool retrying);
+  // The notices in it take the cursors after last_notice_; `last_notice` gets the last.
+  absl::Status Write(const std::deque<std::pair<uint64_t, StateChange>>& batch, bool retrying,
+                     uint64_t& last_notice);
   // After a failed write RocksDB refuses writes until it recovers; when it does not, closing and
   // opening it again (it replays its log) is the reliable way back.
   absl::Status Reopen();
@@ -136,6 +161,13 @@ class RocksDbStore final : public Journal, public DecisionLog {
   // WhenDurable() callbacks waiting for their sequence.
   std::vector<std::pair<uint64_t, DurableCallback>> waiters_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
+  // The last notice written (set by the writer) and deleted past retention.
+  std::atomic<uint64_t> last_notice_;
+  std::atomic<uint64_t> trimmed_through_;
+  absl::Mutex listener_mu_;
+  absl::AnyInvocable<void(uint64_t)> listener_ ABSL_GUARDED_BY(listener_mu_);
+  // Serialises acks (each reads the consumer's before writing) and trims.
+  absl::Mutex outbox_mu_;
   std::thread writer_;
 };
 

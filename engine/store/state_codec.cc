@@ -76,6 +76,7 @@ store::v1::UserState Encode(const UserSnapshot& user) {
     codec::Encode(mandate.mandate, *encoded.mutable_mandate());
     EncodeUsage(mandate.day, *encoded.mutable_day());
     EncodeUsage(mandate.month, *encoded.mutable_month());
+    EncodeUsage(mandate.previous_month, *encoded.mutable_previous_month());
     EncodeWindows(mandate.windows, *encoded.mutable_windows(), *encoded.mutable_window_events());
   }
   EncodeWindows(user.windows, *out.mutable_windows(), *out.mutable_window_events());
@@ -97,8 +98,9 @@ absl::StatusOr<UserSnapshot> Decode(const store::v1::UserState& user) {
     absl::StatusOr<SubjectWindows::Saved> windows =
         DecodeWindows(mandate.windows(), mandate.window_events());
     if (!windows.ok()) return windows.status();
-    out.mandates.push_back(MandateSnapshot{*std::move(decoded), DecodeUsage(mandate.day()),
-                                           DecodeUsage(mandate.month()), *std::move(windows)});
+    out.mandates.push_back(MandateSnapshot{
+        *std::move(decoded), DecodeUsage(mandate.day()), DecodeUsage(mandate.month()),
+        DecodeUsage(mandate.previous_month()), *std::move(windows)});
   }
   VIGIL_ASSIGN_OR_RETURN(out.windows, DecodeWindows(user.windows(), user.window_events()));
   out.day = DecodeUsage(user.day());

@@ -287,6 +287,77 @@ void CheckDecisionLog(JournalUnderTest& under_test) {
   EXPECT_THAT(Exported(under_test.log(), 0, 100), ElementsAre("b", "c"));
 }
 
+StateChange NoticeChange(std::vector<std::pair<std::string, int64_t>> notices) {
+  StateChange change;
+  for (auto& [text, time_ms] : notices) {
+    Notice notice;
+    notice.kind = NoticeKind::kMandateGranted;
+    notice.user_id = "ann";
+    notice.time_ms = time_ms;
+    notice.text = std::move(text);
+    change.notices.push_back(std::move(notice));
+  }
+  return change;
+}
+
+// cursor:text of every notice after `after`.
+std::vector<std::string> Notices(NoticeOutbox& outbox, uint64_t after) {
+  std::vector<std::string> notices;
+  const absl::Status read = outbox.ReadNotices(after, [&](const StoredNotice& stored) {
+    notices.push_back(absl::StrCat(stored.cursor, ":", stored.notice.text));
+    return true;
+  });
+  EXPECT_TRUE(read.ok()) << read;
+  return notices;
+}
+
+// Notices take gapless cursors in the order of their changes and are read back after any
+// cursor; the listener hears of them; acks only move forward; marks, acks and cursors survive
+// a restart; trimming removes the oldest, in a run, and says how far it went.
+void CheckOutbox(JournalUnderTest& under_test) {
+  Journal& journal = under_test.journal();
+  std::atomic<uint64_t> heard{0};
+  under_test.outbox().SetNoticeListener([&](uint64_t last) { heard = last; });
+  journal.Append(NoticeChange({{"a", 10}, {"b", 20}}));
+  journal.Append(UserChange("nobody", 1));
+  StateChange last = NoticeChange({{"c", 30}});
+  last.marks.emplace_back("scan", 77);
+  ASSERT_TRUE(journal.WaitDurable(journal.Append(std::move(last))).ok());
+  NoticeOutbox& outbox = under_test.outbox();
+  EXPECT_EQ(outbox.LastNoticeCursor(), 3u);
+  EXPECT_THAT(Notices(outbox, 0), ElementsAre("1:a", "2:b", "3:c"));
+  EXPECT_THAT(Notices(outbox, 2), ElementsAre("3:c"));
+  for (int i = 0; i < 500 && heard != 3; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(heard, 3u) << "the listener hears of the last durable notice";
+  outbox.SetNoticeListener(nullptr);
+
+  EXPECT_EQ(*outbox.AckedCursor("app"), std::nullopt);
+  ASSERT_TRUE(outbox.Ack("app", 2).ok());
+  ASSERT_TRUE(outbox.Ack("app", 1).ok());
+  EXPECT_EQ(*outbox.AckedCursor("app"), 2u) << "an older ack changes nothing";
+  EXPECT_EQ(*outbox.AckedCursor("other"), std::nullopt);
+  EXPECT_EQ(*outbox.ReadMark("scan"), 77);
+  EXPECT_EQ(*outbox.ReadMark("unset"), 0);
+
+  ASSERT_TRUE(under_test.Restart().ok());
+  NoticeOutbox& restarted = under_test.outbox();
+  EXPECT_EQ(restarted.LastNoticeCursor(), 3u);
+  EXPECT_EQ(*restarted.AckedCursor("app"), 2u);
+  EXPECT_EQ(*restarted.ReadMark("scan"), 77);
+  ASSERT_TRUE(under_test.journal()
+                  .WaitDurable(under_test.journal().Append(NoticeChange({{"d", 40}})))
+                  .ok());
+  EXPECT_THAT(Notices(restarted, 0), ElementsAre("1:a", "2:b", "3:c", "4:d"));
+
+  EXPECT_EQ(restarted.TrimmedThrough(), 0u);
+  ASSERT_TRUE(restarted.DeleteNoticesBefore(25).ok());
+  EXPECT_THAT(Notices(restarted, 0), ElementsAre("3:c", "4:d"));
+  EXPECT_EQ(restarted.TrimmedThrough(), 2u);
+  ASSERT_TRUE(under_test.Restart().ok());
+  EXPECT_EQ(under_test.outbox().TrimmedThrough(), 2u);
+  EXPECT_THAT(Notices(under_test.outbox(), 0), ElementsAre("3:c", "4:d"));
+}
+
 // --- the suite, over every journal -------------------------------------------------------------
 
 template <typename T>
@@ -320,6 +391,9 @@ TYPED_TEST(JournalConformanceTest, RestoreEqualsWhatWasAppended) {
 TYPED_TEST(JournalConformanceTest, TheDecisionLogIsReadInTimeOrderAndTrimmed) {
   CheckDecisionLog(this->under_test_);
 }
+TYPED_TEST(JournalConformanceTest, NoticesKeepTheirOrderAndTheConsumersProgress) {
+  CheckOutbox(this->under_test_);
+}
 
 // --- each check catches the journal broken its way -------------------------------------------
 
@@ -331,10 +405,11 @@ enum class Flaw {
   kDropsCallbacks,
   kHidesFailure,
   kForgetsTransactions,
-  kLogsInAppendOrder
+  kLogsInAppendOrder,
+  kForgetsAcks,
 };
 
-class FlawedJournal final : public Journal, public DecisionLog {
+class FlawedJournal final : public Journal, public DecisionLog, public NoticeOutbox {
  public:
   explicit FlawedJournal(Flaw flaw) : flaw_(flaw) {}
 
@@ -389,6 +464,29 @@ class FlawedJournal final : public Journal, public DecisionLog {
   }
   void SetFailure(absl::Status failure) { inner_.SetFailure(std::move(failure)); }
 
+  absl::Status ReadNotices(uint64_t after,
+                           absl::FunctionRef<bool(const StoredNotice&)> sink) override {
+    return inner_.ReadNotices(after, sink);
+  }
+  uint64_t LastNoticeCursor() const override { return inner_.LastNoticeCursor(); }
+  uint64_t TrimmedThrough() const override { return inner_.TrimmedThrough(); }
+  absl::Status DeleteNoticesBefore(int64_t before_ms) override {
+    return inner_.DeleteNoticesBefore(before_ms);
+  }
+  absl::StatusOr<std::optional<uint64_t>> AckedCursor(absl::string_view consumer) override {
+    return inner_.AckedCursor(consumer);
+  }
+  absl::Status Ack(absl::string_view consumer, uint64_t cursor) override {
+    if (flaw_ == Flaw::kForgetsAcks) return absl::OkStatus();
+    return inner_.Ack(consumer, cursor);
+  }
+  void SetNoticeListener(absl::AnyInvocable<void(uint64_t)> listener) override {
+    inner_.SetNoticeListener(std::move(listener));
+  }
+  absl::StatusOr<int64_t> ReadMark(absl::string_view name) override {
+    return inner_.ReadMark(name);
+  }
+
  private:
   const Flaw flaw_;
   MemoryJournal inner_;
@@ -420,6 +518,7 @@ TEST(JournalConformanceSuiteTest, EachCheckPassesASoundJournalAndCatchesItsFlaw)
       {CheckFailureAndRecovery, Flaw::kHidesFailure},
       {CheckRestoreEqualsAppended, Flaw::kForgetsTransactions},
       {CheckDecisionLog, Flaw::kLogsInAppendOrder},
+      {CheckOutbox, Flaw::kForgetsAcks},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto [check, flaw] = cases[i];

@@ -25,6 +25,7 @@ class JournalUnderTest {
   virtual ~JournalUnderTest() = default;
   virtual Journal& journal() = 0;
   virtual DecisionLog& log() = 0;
+  virtual NoticeOutbox& outbox() = 0;
   // Restarts as a process would, on what was made durable, and returns what it restores.
   virtual absl::StatusOr<RestoredState> Restart() = 0;
   // While `failing`, writes fail as on a full disk.
@@ -40,6 +41,7 @@ class InMemoryUnderTest : public JournalUnderTest {
   explicit InMemoryUnderTest(Args&&... args) : journal_(std::forward<Args>(args)...) {}
   Journal& journal() override { return journal_; }
   DecisionLog& log() override { return journal_; }
+  NoticeOutbox& outbox() override { return journal_; }
   absl::StatusOr<RestoredState> Restart() override { return journal_.Load(); }
   void SetFailing(bool failing) override {
     journal_.SetFailure(failing ? absl::UnavailableError("no space left on device")
@@ -70,6 +72,7 @@ class RocksDbUnderTest final : public JournalUnderTest {
   }
   Journal& journal() override { return *store_; }
   DecisionLog& log() override { return *store_; }
+  NoticeOutbox& outbox() override { return *store_; }
   absl::StatusOr<RestoredState> Restart() override {
     store_.reset();  // closes the database, as a process exit would
     Open();
