@@ -75,6 +75,9 @@ ABSL_FLAG(std::string, since, "",
           "epoch ms; default: 24 hours ago");
 ABSL_FLAG(std::string, until, "",
           "export-decisions: to this time (exclusive), as --since; default: now");
+ABSL_FLAG(std::string, consumer, "", "watch: the consumer's name; its acks are kept by vigild");
+ABSL_FLAG(int64_t, count, 0, "watch: stop after this many notices (0 = run until interrupted)");
+ABSL_FLAG(bool, ack, true, "watch: ack each notice once printed (--noack to leave them unacked)");
 
 namespace {
 
@@ -103,6 +106,9 @@ commands:
   profile get --user U
   export-decisions [--since TIME] [--until TIME]
                                            the decision log as JSON Lines, oldest first
+  watch     --consumer NAME [--count N] [--noack]
+                                           prints notices as they come (--json: JSON Lines)
+                                           and acks each once printed
 )";
 
 // A usage mistake: the command line, not the server, is wrong.
@@ -191,7 +197,8 @@ class Client {
         mandates_(vigil::v1::Mandates::NewStub(channel_)),
         users_(vigil::v1::Users::NewStub(channel_)),
         health_(grpc::health::v1::Health::NewStub(channel_)),
-        audit_(vigil::v1::Audit::NewStub(channel_)) {}
+        audit_(vigil::v1::Audit::NewStub(channel_)),
+        notices_(vigil::v1::Notices::NewStub(channel_)) {}
 
   // Makes one call and prints its answer; returns the process exit code.
   template <typename Stub, typename Request, typename Response>
@@ -223,6 +230,7 @@ class Client {
   vigil::v1::Users::Stub* users() { return users_.get(); }
   grpc::health::v1::Health::Stub* health() { return health_.get(); }
   vigil::v1::Audit::Stub* audit() { return audit_.get(); }
+  vigil::v1::Notices::Stub* notices() { return notices_.get(); }
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
@@ -231,6 +239,7 @@ class Client {
   std::unique_ptr<vigil::v1::Users::Stub> users_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
   std::unique_ptr<vigil::v1::Audit::Stub> audit_;
+  std::unique_ptr<vigil::v1::Notices::Stub> notices_;
 };
 
 int Health(Client& client) {
@@ -458,6 +467,60 @@ int ExportDecisions(Client& client) {
   return 0;
 }
 
+int PrintError(const grpc::Status& status) {
+  std::fprintf(stderr, "vigilctl: %s: %s\n",
+               absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
+               status.error_message().c_str());
+  return 1;
+}
+
+// Streams the consumer's notices, printing each and then acking it: a notice is acked only once
+// it is out, so one cut off before its ack comes again on the next watch.
+int Watch(Client& client) {
+  vigil::v1::WatchNoticesRequest request;
+  request.set_consumer(Require(FLAGS_consumer, "consumer"));
+  const int64_t limit = absl::GetFlag(FLAGS_count);
+  if (limit < 0) UsageError("--count: must be 0 or more");
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<vigil::v1::Notice>> reader =
+      client.notices()->Watch(&context, request);
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  vigil::v1::Notice notice;
+  int64_t count = 0;
+  std::string line;
+  while (reader->Read(&notice)) {
+    if (absl::GetFlag(FLAGS_json)) {
+      line.clear();
+      (void)google::protobuf::util::MessageToJsonString(notice, &line, options);
+      std::printf("%s\n", line.c_str());
+    } else {
+      std::printf("%s  %s  %s  user %s  %s\n", notice.cursor().c_str(),
+                  Time(notice.time_ms()).c_str(), vigil::v1::NoticeKind_Name(notice.kind()).c_str(),
+                  notice.user_id().c_str(), notice.text().c_str());
+    }
+    std::fflush(stdout);
+    if (absl::GetFlag(FLAGS_ack)) {
+      vigil::v1::AckNoticesRequest ack;
+      ack.set_consumer(request.consumer());
+      ack.set_cursor(notice.cursor());
+      vigil::v1::AckNoticesResponse acked;
+      grpc::ClientContext ack_context;
+      ack_context.set_deadline(std::chrono::system_clock::now() +
+                               std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
+      if (grpc::Status status = client.notices()->Ack(&ack_context, ack, &acked); !status.ok()) {
+        context.TryCancel();
+        return PrintError(status);
+      }
+    }
+    if (++count == limit) {
+      context.TryCancel();
+      return 0;
+    }
+  }
+  return PrintError(reader->Finish());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -484,6 +547,7 @@ int main(int argc, char** argv) {
   }
   if (command == "revoke-all") return RevokeAll(client);
   if (command == "export-decisions") return ExportDecisions(client);
+  if (command == "watch") return Watch(client);
   if (command == "profile") {
     if (args.size() < 3) UsageError("profile takes put or get");
     return Profile(client, args[2]);
