@@ -7,7 +7,9 @@
 //   - no user's approved total (less acknowledged FAILED outcomes) ever exceeds the daily cap,
 //     across all the crashes — the usage was restored, not reset;
 //   - a retried transaction_id gets its first answer and is never counted twice;
-//   - every acknowledged outcome is known.
+//   - every acknowledged outcome is known;
+//   - every acknowledged event that tells its user (a grant, a revocation, an approved charge
+//     of a user told of each) has its notice, which a consumer watching after the restart gets.
 //
 //   crash_test VIGILD RULES_DIR [CYCLES]      (CYCLES defaults to 20)
 //
@@ -27,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,6 +91,12 @@ int FreePort() {
 }
 
 std::string UserId(int i) { return absl::StrCat("crash-user-", i); }
+// Every other user is told of each approved charge.
+bool Told(const std::string& user) { return (user.back() - '0') % 2 == 0; }
+// What a notice is about: its kind and the transaction or mandate, e.g. "MANDATE_GRANTED mdt_1".
+std::string NoticeKey(v1::NoticeKind kind, const std::string& subject) {
+  return absl::StrCat(v1::NoticeKind_Name(kind), " ", subject);
+}
 
 struct Acked {
   std::string user;
@@ -110,6 +119,17 @@ struct Ledger {
   std::map<std::string, v1::AuthorizeRequest> uncertain_charges;
   std::map<std::string, int64_t> uncertain_releases;
   int64_t approvals = 0;
+  // Notices: those owed for acknowledged events, those the consumer was sent, and the first
+  // not yet sent.
+  std::set<std::string> owed, sent_notices, missing;
+
+  void Owe(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (owed.insert(key).second && sent_notices.count(key) == 0) missing.insert(key);
+  }
+  void Sent(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    sent_notices.insert(key);
+    missing.erase(key);
+  }
 
   // Records an acknowledged answer; checks the promises it could break.
   void Acknowledge(const v1::AuthorizeRequest& request, const v1::AuthorizeResponse& response,
@@ -123,6 +143,9 @@ struct Ledger {
     }
     if (!first) return;
     approvals += approved;
+    if (approved && Told(request.user_id())) {
+      Owe(NoticeKey(v1::CHARGE_APPROVED, request.transaction_id()));
+    }
     const UserDay user_day{request.user_id(), it->second.day};
     if (approved) net[user_day] += request.amount_minor();
     auto revocation = revoked.find(request.mandate_id());
@@ -328,6 +351,7 @@ void Traffic(int worker, std::shared_ptr<grpc::Channel> channel, Ledger& ledger,
       if (mandates->RevokeMandate(Deadline(context), request, &response).ok()) {
         absl::MutexLock lock(&ledger.mu);
         ledger.revoked.emplace(mandate, Clock::now());
+        ledger.Owe(NoticeKey(v1::MANDATE_REVOKED, mandate));
       }
     } else {
       grpc::ClientContext context;
@@ -342,6 +366,7 @@ void Traffic(int worker, std::shared_ptr<grpc::Channel> channel, Ledger& ledger,
       if (mandates->GrantMandate(Deadline(context), request, &response).ok()) {
         absl::MutexLock lock(&ledger.mu);
         ledger.mandates[response.mandate_id()] = user;
+        ledger.Owe(NoticeKey(v1::MANDATE_GRANTED, response.mandate_id()));
       }
     }
   }
@@ -349,7 +374,48 @@ void Traffic(int worker, std::shared_ptr<grpc::Channel> channel, Ledger& ledger,
 
 struct Checked {
   int64_t grants = 0, revocations = 0, probes = 0, replays = 0, outcomes = 0, retried = 0;
+  int64_t notices = 0, resent = 0;
 };
+
+// After a restart, as the app backend would: watches the consumer's notices from its last ack
+// until every notice owed has come, acking as it goes. A notice sent before may come again
+// (at least once); one owed that never comes within 20 s was lost.
+void WatchNotices(std::shared_ptr<grpc::Channel> channel, Ledger& ledger, Checked& checked) {
+  auto notices = v1::Notices::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::WatchNoticesRequest request;
+  request.set_consumer("crash-app");
+  std::unique_ptr<grpc::ClientReader<v1::Notice>> reader = notices->Watch(&context, request);
+  v1::Notice notice;
+  while (true) {
+    {
+      absl::MutexLock lock(&ledger.mu);
+      if (ledger.missing.empty()) break;
+    }
+    if (!reader->Read(&notice)) {
+      const grpc::Status status = reader->Finish();
+      absl::MutexLock lock(&ledger.mu);
+      Broken(absl::StrCat(
+          "the notice of an acknowledged event never came: ", *ledger.missing.begin(), " (",
+          ledger.missing.size(), " missing; the stream ended: ", status.error_message(), ")"));
+    }
+    const std::string& subject =
+        notice.kind() == v1::CHARGE_APPROVED ? notice.transaction_id() : notice.mandate_id();
+    absl::MutexLock lock(&ledger.mu);
+    const std::string key = NoticeKey(notice.kind(), subject);
+    if (ledger.sent_notices.count(key) != 0) ++checked.resent;
+    ledger.Sent(key);
+    ++checked.notices;
+    grpc::ClientContext ack_context;
+    v1::AckNoticesRequest ack;
+    ack.set_consumer(request.consumer());
+    ack.set_cursor(notice.cursor());
+    v1::AckNoticesResponse acked;
+    if (!notices->Ack(Deadline(ack_context), ack, &acked).ok()) Broken("an ack failed");
+  }
+  context.TryCancel();
+}
 
 v1::ReportOutcomeRequest Failed(const std::string& txn) {
   v1::ReportOutcomeRequest request;
@@ -465,7 +531,19 @@ int main(int argc, char** argv) {
       request.mutable_consent()->set_consented_at_ms(absl::ToUnixMillis(absl::Now()) - 1000);
       v1::Mandate mandate;
       if (!mandates->GrantMandate(Deadline(context), request, &mandate).ok()) Broken("setup grant");
+      absl::MutexLock lock(&ledger.mu);
       ledger.mandates[mandate.mandate_id()] = UserId(i);
+      ledger.Owe(NoticeKey(v1::MANDATE_GRANTED, mandate.mandate_id()));
+    }
+    auto users = v1::Users::NewStub(vigild.channel());
+    for (int i = 0; i < kUsers; ++i) {
+      if (!Told(UserId(i))) continue;
+      grpc::ClientContext context;
+      v1::UserProfile profile;
+      profile.set_user_id(UserId(i));
+      profile.set_notify_every_transaction(true);
+      v1::UserProfile stored;
+      if (!users->PutUserProfile(Deadline(context), profile, &stored).ok()) Broken("setup profile");
     }
   }
   const absl::Time began = absl::Now();
@@ -483,6 +561,7 @@ int main(int argc, char** argv) {
     for (std::thread& worker : workers) worker.join();
     vigild.Start();
     Verify(vigild.channel(), ledger, clock_ms, checked);
+    WatchNotices(vigild.channel(), ledger, checked);
     int64_t top = 0;
     {
       absl::MutexLock lock(&ledger.mu);
@@ -507,11 +586,14 @@ int main(int argc, char** argv) {
       "(%lld probed with a charge: none approves), %lld replayed transactions (same answer, "
       "counted once), %lld "
       "outcomes, and retried %lld charges whose answer died with the process; no user above "
-      "the daily cap\n",
+      "the daily cap; every acknowledged event's notice came (%zu kinds and subjects, %lld sent, "
+      "%lld of them again)\n",
       cycles, absl::FormatDuration(absl::Trunc(absl::Now() - began, absl::Seconds(1))).c_str(),
       static_cast<long long>(checked.grants), static_cast<long long>(checked.revocations),
       static_cast<long long>(checked.probes), static_cast<long long>(checked.replays),
-      static_cast<long long>(checked.outcomes), static_cast<long long>(checked.retried));
+      static_cast<long long>(checked.outcomes), static_cast<long long>(checked.retried),
+      ledger.owed.size(), static_cast<long long>(checked.notices),
+      static_cast<long long>(checked.resent));
   std::printf("1 passed, 0 failed\n");
   return 0;
 }
