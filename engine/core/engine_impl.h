@@ -175,7 +175,7 @@ class EngineImpl final : public Engine {
   // Logs a granted or changed mandate, as it now is, with `change` (with a journal only).
   void LogMandate(const Mandate& mandate, int64_t now_ms, StateChange& change) const;
   // Runs `find` on each user, a user shard at a time with the shard held, and journals the
-  // notices it adds to `change` per shard; then `mark`, and waits for durability. For the
+  // notices it adds per shard, each shard's durable before the next; then `mark`. For the
   // notice scans (engine_notices.cc).
   absl::StatusOr<size_t> ScanUsers(
       const ScanMark& mark,

@@ -20,14 +20,21 @@ absl::StatusOr<size_t> EngineImpl::ScanUsers(
   VIGIL_RETURN_IF_ERROR(Writable());
   size_t found = 0;
   for (UserShard& shard : users_.shards()) {
-    // One shard at a time: an Authorize of a user here waits for this shard's users only
-    // (about a thousand of a million), never for the whole scan.
-    absl::MutexLock lock(&shard.mu);
-    StateChange change;
-    for (const auto& [user_id, state] : shard.map) find(user_id, state, change.notices);
-    if (change.notices.empty()) continue;
-    found += change.notices.size();
-    Append(std::move(change));
+    uint64_t sequence = 0;
+    {
+      // One shard at a time: an Authorize of a user here waits for this shard's users only
+      // (about a thousand of a million), never for the whole scan.
+      absl::MutexLock lock(&shard.mu);
+      StateChange change;
+      for (const auto& [user_id, state] : shard.map) find(user_id, state, change.notices);
+      if (change.notices.empty()) continue;
+      found += change.notices.size();
+      sequence = Append(std::move(change));
+    }
+    // And one shard's notices at a time in the journal's queue: Authorize's changes queue
+    // behind them, and a month's summaries for every user at once would be hundreds of
+    // megabytes to write first.
+    VIGIL_RETURN_IF_ERROR(Durable(sequence));
   }
   StateChange marked;
   marked.marks.emplace_back(mark.name, mark.value);
