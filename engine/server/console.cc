@@ -272,7 +272,11 @@ AdminHttp::Reply Console::Rules() const {
                        {"standard_daily_cap_minor", settings.standard_daily_cap_minor},
                        {"elderly_per_txn_cap_minor", settings.elderly_per_txn_cap_minor},
                        {"elderly_daily_cap_minor", settings.elderly_daily_cap_minor},
-                       {"notify_user", contents.notify_user}};
+                       {"notify_user", contents.notify_user},
+                       {"notices",
+                        {{"scan_at_ms", settings.notices.scan_at_ms},
+                         {"summary_day", settings.notices.summary_day},
+                         {"expiring_within_ms", settings.notices.expiring_within_ms}}}};
     json& rules = out["rules"] = json::array();
     for (const rules::RuleSetContents::Rule& rule : contents.rules) {
       const auto hit = hits.find(rule.id);

@@ -91,6 +91,13 @@ int Show(const std::string& dir) {
               Money(settings.elderly_per_txn_cap_minor, currency).c_str(),
               Money(settings.elderly_daily_cap_minor, currency).c_str());
   std::printf("  notify_user              %s\n", contents.notify_user.c_str());
+  const vigil::NoticeSchedule& notices = settings.notices;
+  std::printf(
+      "  notices                  daily scan at %02lld:%02lld local, summary on day %d, "
+      "expiring within %lld days\n",
+      static_cast<long long>(notices.scan_at_ms / 3'600'000),
+      static_cast<long long>(notices.scan_at_ms / 60'000 % 60), notices.summary_day,
+      static_cast<long long>(notices.expiring_within_ms / 86'400'000));
 
   std::printf("\nparams (%zu)\n", contents.params.size());
   for (const auto& param : contents.params) {

@@ -143,6 +143,34 @@ TEST(CompilerTest, NoSettingsIsAnError) {
   EXPECT_THAT(Errors(output), ElementsAre(HasSubstr("no file of the rule set has a \"settings\"")));
 }
 
+// settings.notices is optional, each key in it too; a bad value says where and why.
+TEST(CompilerTest, NoticeSettingsHaveDefaultsAndBadOnesAreErrors) {
+  const CompileOutput defaults = Compile(Rule("true"));
+  ASSERT_NE(defaults.rule_set, nullptr);
+  EXPECT_EQ(defaults.rule_set->notice_schedule().summary_day, 1);
+  EXPECT_EQ(defaults.rule_set->notice_schedule().scan_at_ms, 9 * 3'600'000);
+
+  auto with = [](const std::string& notices) {
+    return CompileRuleFiles(
+        {{"a_settings.yaml", absl::StrCat(kSettings, "  notices: ", notices, "\n")},
+         {"b_rules.yaml", Rule("true")}},
+        NoListFiles());
+  };
+  const CompileOutput set = with("{scan_at: \"07:30\", summary_day: 5, expiring_within: 3d}");
+  ASSERT_NE(set.rule_set, nullptr) << absl::StrJoin(Errors(set), "\n");
+  EXPECT_EQ(set.rule_set->notice_schedule().scan_at_ms, (7 * 60 + 30) * 60'000);
+  EXPECT_EQ(set.rule_set->notice_schedule().summary_day, 5);
+  EXPECT_EQ(set.rule_set->notice_schedule().expiring_within_ms, 3 * 86'400'000);
+
+  EXPECT_THAT(Errors(with("{summary_day: 31}")),
+              ElementsAre(HasSubstr("a_settings.yaml:10:26: error: expected a day of the month "
+                                    "from 1 to 28")));
+  EXPECT_THAT(Errors(with("{scan_at: 9am}")),
+              ElementsAre(HasSubstr("expected a local time of day such as \"09:00\"")));
+  EXPECT_THAT(Errors(with("{scan_at: \"24:00\"}")), ElementsAre(HasSubstr("time of day")));
+  EXPECT_THAT(Errors(with("{send_at: \"09:00\"}")), ElementsAre(HasSubstr("send_at")));
+}
+
 TEST(CompilerTest, UnusedMacroIsAWarningNotAnError) {
   const CompileOutput output = Compile("macros:\n  spare: true\n" + Rule("true"));
   ASSERT_NE(output.rule_set, nullptr);
