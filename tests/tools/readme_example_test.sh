@@ -17,7 +17,7 @@ pid=$!
 
 failures=0
 checks=0
-ctl() { "$vigilctl" --server "127.0.0.1:$port" "$@"; }
+ctl() { timeout 20 "$vigilctl" --server "127.0.0.1:$port" "$@"; }
 # expect EXIT_CODE PATTERN -- COMMAND...: runs vigilctl, checks exit code and that the combined
 # output matches the extended regex PATTERN.
 expect() {
@@ -52,6 +52,11 @@ expect 0 '^APPROVE  transaction t-1  decision d_' -- \
 expect 0 '^revoked 1 mandate\(s\)' -- revoke-all --user alice --reason "lost phone"
 expect 0 'MANDATE_REVOKED \(mandate.revoked\)' -- \
   authorize --user alice --merchant coffee-42 --amount 25.50 --txn t-3
+# What alice's app backend tells her: each notice comes until it is acked.
+expect 0 '^2  .*  ALL_MANDATES_REVOKED  user alice  Your 1 password-free payment authorization was cancelled' -- \
+  watch --consumer app --count 2 --noack
+expect 0 '^1  .*  MANDATE_GRANTED  user alice  Your password-free payment authorization for merchant coffee-42' -- \
+  watch --consumer app --count 2
 expect 0 '^user grandpa  born 1950-05-01' -- profile put --user grandpa --birth-date 1950-05-01
 expect 1 'FAILED_PRECONDITION: user_id: the user is 60 or older' -- \
   grant --user grandpa --merchant coffee-42 --opt-in --terms 2026-01
@@ -59,6 +64,10 @@ expect 1 'FAILED_PRECONDITION: user_id: the user is 60 or older' -- \
 expect 0 '^mdt_' -- grant --user carol --merchant '*' --opt-in --terms 2026-01
 expect 0 'MANDATE_DORMANT' -- authorize --user carol --merchant corner-shop --amount 1 \
   --event-time-ms $(( $(date +%s%3N) + 100 * 86400000 ))
+# Acked notices do not come again; carol's grant is the next.
+expect 0 '"cursor":"3","kind":"MANDATE_GRANTED","user_id":"carol"' -- \
+  --json watch --consumer app --count 1
+expect 1 'INVALID_ARGUMENT: consumer' -- watch --consumer 'no spaces'
 # --json and errors for bad input.
 expect 0 '"code": "NO_MANDATE"' -- --json authorize --user bob --merchant coffee-42 --amount 1
 expect 1 'INVALID_ARGUMENT: currency' -- \
