@@ -131,10 +131,10 @@ class Engine {
   }
 
   // The scans behind the notices users get unasked (engine/core/notice.h), which the server
-  // runs on its timers, passing the time. Each walks every user, holding one user shard at a
-  // time, journals a notice for each finding with the user's shard held (so it is in order with
-  // the user's other changes), writes `mark` with the last of them, and returns once everything
-  // is durable: how many notices it made. FAILED_PRECONDITION without a journal (there is no
+  // runs on its timers, passing the time. Each walks every user, holding a user shard for a few
+  // of its users at a time, journals a notice for each finding with the user's shard held (so
+  // it is in order with the user's other changes), writes `mark` with the last of them, and
+  // returns once everything is durable: how many notices it made. FAILED_PRECONDITION without a journal (there is no
   // outbox); UNIMPLEMENTED where the engine does not hold every user.
   struct ScanMark {
     std::string name;

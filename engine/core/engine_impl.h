@@ -174,9 +174,9 @@ class EngineImpl final : public Engine {
   bool journaled() const { return options_.journal != nullptr; }
   // Logs a granted or changed mandate, as it now is, with `change` (with a journal only).
   void LogMandate(const Mandate& mandate, int64_t now_ms, StateChange& change) const;
-  // Runs `find` on each user, a user shard at a time with the shard held, and journals the
-  // notices it adds per shard, each shard's durable before the next; then `mark`. For the
-  // notice scans (engine_notices.cc).
+  // Runs `find` on each user, a few users of a shard at a time with the shard held, and
+  // journals the notices it adds for them, durable before the next few; then `mark`. A user
+  // added while a scan runs may be missed by it. For the notice scans (engine_notices.cc).
   absl::StatusOr<size_t> ScanUsers(
       const ScanMark& mark,
       absl::FunctionRef<void(absl::string_view user_id, const UserState& state,

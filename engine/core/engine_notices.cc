@@ -18,23 +18,35 @@ absl::StatusOr<size_t> EngineImpl::ScanUsers(
     return absl::FailedPreconditionError("notices need a journal to keep them in; there is none");
   }
   VIGIL_RETURN_IF_ERROR(Writable());
+  // A few users at a time, under their shard's lock: an Authorize waits at most for the scan
+  // of these (tens of microseconds, a few hundred for a month's summaries), never of the shard
+  // or the whole table. And their notices are durable before the next few are read: Authorize's
+  // changes queue behind them in the journal, and a month's summaries for every user at once
+  // would be hundreds of megabytes to write first.
+  constexpr size_t kUsersPerStep = 64;
   size_t found = 0;
+  std::vector<std::pair<absl::string_view, const UserState*>> users;
   for (UserShard& shard : users_.shards()) {
-    uint64_t sequence = 0;
+    users.clear();
     {
-      // One shard at a time: an Authorize of a user here waits for this shard's users only
-      // (about a thousand of a million), never for the whole scan.
+      // Users are never removed and never move (user_state.h): their keys and states stay
+      // where they are once the lock is let go, and are read again only under it.
       absl::MutexLock lock(&shard.mu);
-      StateChange change;
-      for (const auto& [user_id, state] : shard.map) find(user_id, state, change.notices);
-      if (change.notices.empty()) continue;
-      found += change.notices.size();
-      sequence = Append(std::move(change));
+      for (const auto& [user_id, state] : shard.map) users.emplace_back(user_id, &state);
     }
-    // And one shard's notices at a time in the journal's queue: Authorize's changes queue
-    // behind them, and a month's summaries for every user at once would be hundreds of
-    // megabytes to write first.
-    VIGIL_RETURN_IF_ERROR(Durable(sequence));
+    for (size_t begin = 0; begin < users.size(); begin += kUsersPerStep) {
+      const size_t end = std::min(users.size(), begin + kUsersPerStep);
+      uint64_t sequence = 0;
+      {
+        absl::MutexLock lock(&shard.mu);
+        StateChange change;
+        for (size_t i = begin; i < end; ++i) find(users[i].first, *users[i].second, change.notices);
+        if (change.notices.empty()) continue;
+        found += change.notices.size();
+        sequence = Append(std::move(change));
+      }
+      VIGIL_RETURN_IF_ERROR(Durable(sequence));
+    }
   }
   StateChange marked;
   marked.marks.emplace_back(mark.name, mark.value);
