@@ -172,6 +172,23 @@ NoticesService::~NoticesService() {
   pump_.join();
 }
 
+void NoticesService::Stop() {
+  std::vector<std::pair<Stream*, grpc::Status>> ending;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    for (Stream* stream : streams_) {
+      std::optional<grpc::Status> finish;
+      stream->Refuse(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  "vigild is shutting down; watch again to go on from your ack"),
+                     finish);
+      if (finish.has_value()) ending.emplace_back(stream, *std::move(finish));
+    }
+  }
+  // A stream with a write or a read under way finishes when it completes.
+  for (auto& [stream, status] : ending) stream->Act(false, status);
+}
+
 void NoticesService::Wake() {
   absl::MutexLock lock(&mu_);
   wake_ = true;
@@ -227,6 +244,10 @@ void NoticesService::Pump() {
 grpc::ServerWriteReactor<v1::Notice>* NoticesService::Watch(
     grpc::CallbackServerContext*, const v1::WatchNoticesRequest* request) {
   absl::Status refused = outbox_ == nullptr ? NoOutbox() : ValidateConsumer(request->consumer());
+  if (refused.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (closed_) refused = absl::UnavailableError("vigild is shutting down");
+  }
   absl::StatusOr<std::optional<uint64_t>> acked;
   if (refused.ok()) {
     acked = outbox_->AckedCursor(request->consumer());

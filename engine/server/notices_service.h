@@ -39,6 +39,11 @@ class NoticesService final : public v1::Notices::CallbackService {
                                 const v1::AckNoticesRequest* request,
                                 v1::AckNoticesResponse* response) override;
 
+  // Ends every open stream with UNAVAILABLE (a consumer reconnects, to this vigild once it is
+  // back or to another), and refuses new ones: streams never end by themselves, and a server
+  // shutting down waits for its calls. Idempotent.
+  void Stop();
+
   // Streams open now.
   size_t watchers() const;
 
@@ -52,7 +57,8 @@ class NoticesService final : public v1::Notices::CallbackService {
   mutable absl::Mutex mu_;
   absl::flat_hash_set<Stream*> streams_ ABSL_GUARDED_BY(mu_);
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // the pump
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;    // Stop() was called
   std::thread pump_;
 };
 

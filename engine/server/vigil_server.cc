@@ -620,6 +620,7 @@ void VigilServer::Shutdown(absl::Duration grace) {
   if (!stopping_.HasBeenNotified()) stopping_.Notify();
   if (server_ == nullptr) return;
   server_->GetHealthCheckService()->SetServingStatus(false);
+  notices_->Stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }
 

@@ -183,6 +183,16 @@ TEST_F(NoticesServiceTest, AConsumerThatFellBehindTheRetentionIsToldAndCanGoOn) 
   newcomer->context.TryCancel();
 }
 
+TEST_F(NoticesServiceTest, AServerShuttingDownEndsTheStreamsItWouldOtherwiseWaitFor) {
+  Grant("ann");
+  std::unique_ptr<Watching> watching = Watch("app");
+  EXPECT_THAT(watching->Next(1), ElementsAre("1:ann"));
+  server_->Shutdown(absl::Seconds(30));
+  const grpc::Status ended = watching->End();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE) << ended.error_message();
+  EXPECT_THAT(ended.error_message(), HasSubstr("shutting down"));
+}
+
 TEST_F(NoticesServiceTest, BadConsumersAndCursorsAreRefused) {
   Grant("ann");
   EXPECT_EQ(Watch("")->End().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
