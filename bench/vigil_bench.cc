@@ -9,7 +9,8 @@
 // was meant to be sent, so a stalled server cannot hide its queue (no coordinated omission).
 //
 // The traffic is a gateway's: users drawn with a Zipf popularity (--zipf); a share of them
-// elderly (--elderly-share, their profiles say so); a share of the operations granting or
+// elderly (--elderly-share, their profiles say so), a share told of every approved charge
+// (--notify-share: a notice in vigild's outbox each); a share of the operations granting or
 // revoking a merchant mandate instead of charging (--mandate-ops-share); and every
 // --attack-every charges, an attack burst: one user charged --attack-charges times in a row, as
 // a stolen account is. The sequence of users and operations is seeded (--seed), so runs repeat.
@@ -62,6 +63,9 @@ ABSL_FLAG(int, users, 10000, "distinct users");
 ABSL_FLAG(std::string, user_prefix, "bench-user-", "user ids are this and a number");
 ABSL_FLAG(double, zipf, 1.1, "Zipf exponent of user popularity (0 = uniform)");
 ABSL_FLAG(double, elderly_share, 0.1, "share of users whose profile makes them elderly");
+ABSL_FLAG(double, notify_share, 0.0,
+          "share of users whose profile asks to be told of every approved charge (a notice in "
+          "vigild's outbox for each)");
 ABSL_FLAG(double, mandate_ops_share, 0.0,
           "share of operations that grant or revoke a merchant mandate instead of charging");
 ABSL_FLAG(int, attack_every, 0, "start an attack burst every this many operations (0: no attacks)");
@@ -108,9 +112,10 @@ int64_t NowMs() {
 
 std::string UserId(int i) { return absl::StrCat(absl::GetFlag(FLAGS_user_prefix), i); }
 
-// Whether user `i` is one of the elderly share: spread evenly over popularity ranks, so the
-// share holds among the popular users as among the rest.
-bool Elderly(int i, double share) { return std::floor((i + 1) * share) > std::floor(i * share); }
+// Whether user `i` is one of a share of the users (the elderly, those told of every charge):
+// spread evenly over popularity ranks, so the share holds among the popular users as among the
+// rest.
+bool InShare(int i, double share) { return std::floor((i + 1) * share) > std::floor(i * share); }
 
 // What one operation of the traffic is.
 enum class Kind { kCharge, kAttackCharge, kGrant, kRevoke };
@@ -352,6 +357,7 @@ class Load {
   absl::Status Setup() {
     const int users = absl::GetFlag(FLAGS_users);
     const double elderly_share = absl::GetFlag(FLAGS_elderly_share);
+    const double notify_share = absl::GetFlag(FLAGS_notify_share);
     std::atomic<int> next{0};
     absl::Mutex mu;
     absl::Status first_error;
@@ -361,8 +367,9 @@ class Load {
       for (int i = next++; i < users; i = next++) {
         v1::UserProfile profile;
         profile.set_user_id(UserId(i));
-        profile.set_birth_date(Elderly(i, elderly_share) ? "1948-03-01" : "1990-06-15");
+        profile.set_birth_date(InShare(i, elderly_share) ? "1948-03-01" : "1990-06-15");
         profile.set_risk_assessment_completed(true);  // without it, no elderly grant
+        profile.set_notify_every_transaction(InShare(i, notify_share));
         v1::UserProfile stored;
         grpc::ClientContext profile_context;
         SetUpCall(profile_context);
@@ -628,7 +635,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (absl::GetFlag(FLAGS_users) < 1 || absl::GetFlag(FLAGS_elderly_share) < 0 ||
-      absl::GetFlag(FLAGS_elderly_share) > 1 || absl::GetFlag(FLAGS_mandate_ops_share) < 0 ||
+      absl::GetFlag(FLAGS_elderly_share) > 1 || absl::GetFlag(FLAGS_notify_share) < 0 ||
+      absl::GetFlag(FLAGS_notify_share) > 1 || absl::GetFlag(FLAGS_mandate_ops_share) < 0 ||
       absl::GetFlag(FLAGS_mandate_ops_share) > 1 || absl::GetFlag(FLAGS_attack_every) < 0 ||
       absl::GetFlag(FLAGS_attack_charges) < 1) {
     std::fprintf(stderr,

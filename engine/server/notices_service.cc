@@ -106,7 +106,8 @@ class NoticesService::Stream final : public grpc::ServerWriteReactor<v1::Notice>
     return Next(finish);
   }
 
-  // Ends a stream that never started. Act() on `finish` after.
+  // Ends the stream with `status`: at once if nothing is under way (then `finish` is set, to
+  // Act() on after the lock), else when that completes.
   void Refuse(grpc::Status status, std::optional<grpc::Status>& finish)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(service_->mu_) {
     End(std::move(status));
