@@ -78,11 +78,14 @@ TEST(OverloadTest, AuthorizeBeyondMaxInflightIsRefusedAtOnceAndChangesNothing) {
                                pending[i].done.Notify();
                              });
   }
-  for (int i = 0; i < 500 && server.authorize_in_flight() < 2; ++i) {
+  // Admitted, and decided: a call counts as in progress before its change is appended.
+  for (int i = 0;
+       i < 500 && (server.authorize_in_flight() < 2 || server.store()->LastSequence() < 2); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_EQ(server.authorize_in_flight(), 2);
   const uint64_t changes = server.store()->LastSequence();
+  ASSERT_EQ(changes, 2u);
 
   // A third is refused at once, and leaves no trace: not remembered, nothing appended.
   {
