@@ -64,6 +64,12 @@ absl::Status CheckSecurity(const ServerOptions& options) {
   if (options.max_inflight <= 0 || options.max_inflight_users <= 0) {
     return absl::InvalidArgumentError("--max-inflight and --max-inflight-users must be above 0");
   }
+  // Shorter, and notices would be deleted before a consumer had a chance to read them.
+  if (options.notice_retention < absl::Hours(1) ||
+      options.notice_check_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--notice-retention-h must be 1 or more, and --notice-check-s 0 or more");
+  }
   return absl::OkStatus();
 }
 

@@ -206,6 +206,17 @@ TEST_F(NoticesServiceTest, BadConsumersAndCursorsAreRefused) {
   EXPECT_EQ(*server_->store()->AckedCursor("app"), std::nullopt) << "a refused ack changes nothing";
 }
 
+TEST(NoticeOptionsTest, ARetentionUnderAnHourIsRefused) {
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.admin_listen = "";
+  options.rules_dir = VIGIL_RULES_DIR;
+  options.notice_retention = absl::Minutes(30);
+  const absl::StatusOr<std::unique_ptr<VigilServer>> server = VigilServer::Start(options);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("--notice-retention-h"));
+}
+
 TEST_F(NoticesServiceTest, WithoutAStoreThereAreNoNotices) {
   Start(/*with_store=*/false);
   EXPECT_EQ(Watch("app")->End().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
