@@ -114,7 +114,7 @@ print("| scan | took ms | notices | took ÷ 1,024 shards, µs | prober p50/p99/m
 print("|---|---|---|---|---|---|")
 for b in json.load(open(f"{out}/scans.json"))["benchmarks"]:
     print(f"| {b['run_name'].replace('BM_Notices_', '')} | {b['real_time']:,.0f} "
-          f"| {b['notices']:,.0f} | {b['shard_hold_mean_us']:,.0f} "
+          f"| {b['notices']:,.0f} | {b['per_shard_us']:,.0f} "
           f"| {b['probe_p50_us']:.0f} / {b['probe_p99_us']:.0f} / {b['probe_max_us']:,.0f} "
           f"({b['probe_calls']:,.0f} calls) | {b['baseline_p50_us']:.0f} / "
           f"{b['baseline_p99_us']:.0f} / {b['baseline_max_us']:,.0f} "

@@ -189,6 +189,14 @@ void PrintProfile(const vigil::v1::UserProfile& p) {
               Money(p.daily_limit_minor()).c_str());
 }
 
+// Prints a failed call's code and message; returns the exit code for it.
+int PrintError(const grpc::Status& status) {
+  std::fprintf(stderr, "vigilctl: %s: %s\n",
+               absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
+               status.error_message().c_str());
+  return 1;
+}
+
 class Client {
  public:
   Client(const std::string& target, std::shared_ptr<grpc::ChannelCredentials> credentials)
@@ -210,13 +218,7 @@ class Client {
                          std::chrono::milliseconds(absl::GetFlag(FLAGS_timeout_ms)));
     Response response;
     const grpc::Status status = (stub->*method)(&context, request, &response);
-    if (!status.ok()) {
-      std::fprintf(
-          stderr, "vigilctl: %s: %s\n",
-          absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
-          status.error_message().c_str());
-      return 1;
-    }
+    if (!status.ok()) return PrintError(status);
     if (absl::GetFlag(FLAGS_json)) {
       PrintJson(response);
     } else {
@@ -456,22 +458,9 @@ int ExportDecisions(Client& client) {
     ++count;
   }
   const grpc::Status status = reader->Finish();
-  if (!status.ok()) {
-    std::fprintf(
-        stderr, "vigilctl: %s: %s\n",
-        absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
-        status.error_message().c_str());
-    return 1;
-  }
+  if (!status.ok()) return PrintError(status);
   std::fprintf(stderr, "exported %lld decision log entries\n", static_cast<long long>(count));
   return 0;
-}
-
-int PrintError(const grpc::Status& status) {
-  std::fprintf(stderr, "vigilctl: %s: %s\n",
-               absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
-               status.error_message().c_str());
-  return 1;
 }
 
 // Streams the consumer's notices, printing each and then acking it: a notice is acked only once
