@@ -136,4 +136,9 @@ Notice SummaryNotice(absl::string_view user_id, PeriodicSummary summary, absl::s
   return notice;
 }
 
+absl::Status AckedPastTheLast(uint64_t cursor, uint64_t last) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("cursor: ", cursor, " is past the last notice, ", last));
+}
+
 }  // namespace vigil

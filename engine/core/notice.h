@@ -87,6 +87,9 @@ struct StoredNotice {
   Notice notice;
 };
 
+// What NoticeOutbox::Ack says of a cursor past the last notice: INVALID_ARGUMENT.
+absl::Status AckedPastTheLast(uint64_t cursor, uint64_t last);
+
 // The outbox a journal keeps of the notices in its changes, with each consumer's progress.
 // Thread-safe.
 class NoticeOutbox {
@@ -108,6 +111,7 @@ class NoticeOutbox {
   // The last cursor `consumer` acknowledged; none when it never has.
   virtual absl::StatusOr<std::optional<uint64_t>> AckedCursor(absl::string_view consumer) = 0;
   // Makes `cursor` the consumer's ack, durably, unless its ack is already at or past it.
+  // INVALID_ARGUMENT for a cursor past the last notice.
   virtual absl::Status Ack(absl::string_view consumer, uint64_t cursor) = 0;
 
   // Calls `listener` with the last cursor each time notices become durable, on the journal's
@@ -117,6 +121,13 @@ class NoticeOutbox {
   // A named mark the server's scans keep their progress in, written with the notices a scan
   // finds (StateChange::marks): 0 when never set.
   virtual absl::StatusOr<int64_t> ReadMark(absl::string_view name) = 0;
+
+  // The scans run in one process at a time, which holds this right while it reads the marks,
+  // scans and writes them. True when this process now holds it: until ReleaseScans, or until it
+  // dies (the right then passes to another after a while). An outbox of one process always
+  // grants it; one that several processes share (a Redis Cluster's) grants it to one of them.
+  virtual absl::StatusOr<bool> AcquireScans() { return true; }
+  virtual void ReleaseScans() {}
 };
 
 }  // namespace vigil

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/core/notice_scan.h"
+#include "engine/core/snapshot.h"
 #include "engine/core/stable_hash.h"
 #include "engine/core/status_macros.h"
 #include "engine/core/validation.h"
@@ -150,6 +152,7 @@ absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_vie
       commit.transactions.push_back({std::move(transaction), writes == Writes::kNew});
     }
     commit.grants = std::move(change.grants);
+    commit.notices = std::move(change.notices);
     absl::StatusOr<std::optional<SharedState::Conflict>> committed = state_->Commit(commit);
     if (!committed.ok()) {
       Forget(stripe, user_id, commit);
@@ -158,12 +161,12 @@ absl::StatusOr<T> SharedEngine::DecideAndCommit(Stripe& stripe, absl::string_vie
     if (!committed->has_value()) {
       record.token = commit.new_token;
       record.time_floor_ms = commit.time_floor_ms;
-      // The decision log and the notices stay on this node, written after the commit: a
-      // crash between the two loses them (see the README's limits of a cluster).
-      if (options_.journal != nullptr && (!change.log.empty() || !change.notices.empty())) {
+      // The decision log stays on this node, written after the commit: a crash between the
+      // two loses its entries (see the README's limits of a cluster). The notices went with
+      // the commit.
+      if (options_.journal != nullptr && !change.log.empty()) {
         StateChange log;
         log.log = std::move(change.log);
-        log.notices = std::move(change.notices);
         options_.journal->Append(std::move(log));
       }
       return result;
@@ -450,14 +453,46 @@ absl::StatusOr<size_t> SharedEngine::ExpireTransactions(int64_t before_ms, size_
 
 Engine::RecordCounts SharedEngine::CountRecords() { return local_->CountRecords(); }
 
-absl::StatusOr<size_t> SharedEngine::ScanMandates(int64_t, int64_t, const ScanMark&) {
-  return absl::UnimplementedError(
-      "the notice scans need every user's state on one node; on a Redis Cluster a node holds "
-      "only the users it has served");
+absl::StatusOr<size_t> SharedEngine::ScanStoredUsers(
+    const ScanMark& mark,
+    absl::FunctionRef<void(absl::string_view, const UserState&, std::vector<Notice>&)> find) {
+  size_t found = 0;
+  VIGIL_RETURN_IF_ERROR(
+      state_->ForEachUser([&](const std::vector<UserSnapshot>& users) -> absl::Status {
+        std::vector<Notice> notices;
+        for (const UserSnapshot& user : users) {
+          UserState state;
+          if (absl::Status restored = RestoreUser(user, state); !restored.ok()) {
+            return absl::DataLossError(restored.message());
+          }
+          find(user.user_id, state, notices);
+        }
+        found += notices.size();
+        return notices.empty() ? absl::OkStatus() : state_->Notify(std::move(notices));
+      }));
+  VIGIL_RETURN_IF_ERROR(state_->SetMark(mark.name, mark.value));
+  return found;
 }
 
-absl::StatusOr<size_t> SharedEngine::SummarizeMonth(int64_t, int64_t, const ScanMark&) {
-  return ScanMandates(0, 0, {});
+absl::StatusOr<size_t> SharedEngine::ScanMandates(int64_t since_ms, int64_t now_ms,
+                                                  const ScanMark& mark) {
+  const std::shared_ptr<const Policy> policy = local_->policy();
+  return ScanStoredUsers(
+      mark, [&](absl::string_view user_id, const UserState& state, std::vector<Notice>& notices) {
+        FindDormantAndExpiring(user_id, state, *policy, since_ms, now_ms, notices);
+      });
+}
+
+absl::StatusOr<size_t> SharedEngine::SummarizeMonth(int64_t month, int64_t now_ms,
+                                                    const ScanMark& mark) {
+  const std::shared_ptr<const Policy> policy = local_->policy();
+  VIGIL_RETURN_IF_ERROR(CheckSummaryMonth(month, now_ms, *policy));
+  return ScanStoredUsers(mark, [&](absl::string_view user_id, const UserState& state,
+                                   std::vector<Notice>& notices) {
+    if (std::optional<Notice> summary = MonthlySummary(user_id, state, *policy, month, now_ms)) {
+      notices.push_back(*std::move(summary));
+    }
+  });
 }
 
 std::shared_ptr<const Policy> SharedEngine::policy() const { return local_->policy(); }

@@ -27,6 +27,9 @@
 // user's record is read again on the next call: nothing is approved on a record the store did
 // not confirm.
 //
+// The notices a call makes are committed with its change, into the shared state's outbox; the
+// notice scans read every user from the shared state.
+//
 // What stays on each node: device and merchant velocity windows (each node counts the charges
 // it decided), the decision log (in the node's journal, if any) and the sweep of its own
 // idempotency records; the store expires its records itself.
@@ -87,7 +90,9 @@ class SharedEngine final : public Engine {
   // This node's records only; the shared state expires its own.
   absl::StatusOr<size_t> ExpireTransactions(int64_t before_ms, size_t part, size_t parts) override;
   RecordCounts CountRecords() override;
-  // UNIMPLEMENTED: this node holds only the users it has served.
+  // Over every user in the shared state, as stored: each scan reads them all (no lock of this
+  // node's is held meanwhile) and stores its notices in the shared outbox. Run by one node at a
+  // time (NoticeOutbox::AcquireScans).
   absl::StatusOr<size_t> ScanMandates(int64_t since_ms, int64_t now_ms,
                                       const ScanMark& mark) override;
   absl::StatusOr<size_t> SummarizeMonth(int64_t month, int64_t now_ms,
@@ -151,6 +156,11 @@ class SharedEngine final : public Engine {
   absl::Status LoadTransaction(absl::string_view user_id, absl::string_view transaction_id);
   // A token no other commit, of this node or another, has used: writer_ and a count.
   std::string NewToken();
+  // A scan: `find` on each user stored, its notices stored a batch of users at a time, then
+  // `mark`.
+  absl::StatusOr<size_t> ScanStoredUsers(
+      const ScanMark& mark,
+      absl::FunctionRef<void(absl::string_view, const UserState&, std::vector<Notice>&)> find);
 
   const Clock* const clock_;
   const EngineOptions options_;

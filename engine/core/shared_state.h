@@ -5,9 +5,11 @@
 // user's record carries a token that every commit replaces; an engine commits a change only on
 // top of the record it decided on (compare-and-set), and otherwise gets back what is stored, to
 // decide again. The idempotency records of a user's calls live beside the user and are written
-// in the same commit. A charge's transaction id is also claimed across users, so that one id
-// never serves two users' charges; the claim is sent ahead, and travels while the charge is
-// decided and committed.
+// in the same commit, and so are the notices the call makes: a notice is stored exactly when
+// its change is. The store keeps them in an outbox that every engine sharing it reads
+// (NoticeOutbox), in each user's order. A charge's transaction id is also claimed across users, so
+// that one id never serves two users' charges; the claim is sent ahead, and travels while the
+// charge is decided and committed.
 //
 //   std::shared_ptr<SharedState::Claim> claim = state.StartClaim("t-7", "u-42");
 //   SharedState::UserRecord stored = *state.ReadUser("u-42");          // token "" if none yet
@@ -24,12 +26,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "engine/core/journal.h"
+#include "engine/core/notice.h"
 
 namespace vigil {
 
@@ -60,6 +64,8 @@ class SharedState {
     };
     std::vector<TransactionWrite> transactions;
     std::vector<GrantSnapshot> grants;
+    // What the user is told of the change: stored if and only if the change is.
+    std::vector<Notice> notices;
   };
   // Why a commit was refused (the user's token moved, or a record that had to be new exists):
   // what is stored now, for the user and for each record the write named, in its order.
@@ -111,6 +117,18 @@ class SharedState {
   // Writes `write` if the user's token is still `write.base_token` and every record that must
   // be new is; otherwise writes nothing and returns what is stored. nullopt: written.
   virtual absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) = 0;
+
+  // For the notice scans, which read every user and change none.
+  //
+  // Calls `batch` with every user stored, some at a time, until it returns an error, which is
+  // then returned. A user changed meanwhile is seen before or after the change.
+  virtual absl::Status ForEachUser(
+      absl::FunctionRef<absl::Status(const std::vector<UserSnapshot>& users)> batch) = 0;
+  // Adds notices that no change of their users carries (what a scan found) to the outbox, each
+  // after its user's notices so far. OK once all are stored.
+  virtual absl::Status Notify(std::vector<Notice> notices) = 0;
+  // Sets a scan's mark (NoticeOutbox::ReadMark), durably.
+  virtual absl::Status SetMark(absl::string_view name, int64_t value) = 0;
 };
 
 }  // namespace vigil

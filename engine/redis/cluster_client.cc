@@ -186,6 +186,15 @@ absl::Status ClusterClient::CallOnEveryPrimary(const Command& command) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<Reply>> ClusterClient::CallOn(const std::string& address,
+                                                         std::vector<Command> commands) {
+  NodeConnection* node = Node(address);
+  if (node == nullptr)
+    return absl::UnavailableError(absl::StrCat("redis ", address, ": no such node"));
+  round_trips_.fetch_add(1, std::memory_order_relaxed);
+  return node->Call(std::move(commands));
+}
+
 std::vector<std::string> ClusterClient::primaries() const {
   const SlotMap* map = map_.load(std::memory_order_acquire);
   std::vector<std::string> addresses;

@@ -76,6 +76,11 @@ class ClusterClient {
   // Runs `command` on every primary, each in turn (e.g. FUNCTION LOAD); the first failure or
   // error reply, as a status.
   absl::Status CallOnEveryPrimary(const Command& command);
+  // `commands` back to back on the node at `address` (e.g. one of primaries()), whatever keys
+  // they name: for SCAN, which names none, and for reads of the keys it returned. No redirect
+  // is followed: a key whose slot moved meanwhile gets its MOVED as its reply.
+  absl::StatusOr<std::vector<Reply>> CallOn(const std::string& address,
+                                            std::vector<Command> commands);
 
   // The primaries of the current map, "host:port", sorted.
   std::vector<std::string> primaries() const;

@@ -42,6 +42,16 @@ void NoticeScheduler::Start(absl::Duration interval) {
 
 absl::StatusOr<NoticeScheduler::Ran> NoticeScheduler::RunDue() {
   absl::MutexLock lock(&mu_);
+  // Held from before the marks are read until after they are written: a process that takes
+  // it next reads what this one wrote, and does not run the same scan again.
+  VIGIL_ASSIGN_OR_RETURN(const bool ours, outbox_.AcquireScans());
+  if (!ours) return Ran{};
+  absl::StatusOr<Ran> ran = RunScans();
+  outbox_.ReleaseScans();
+  return ran;
+}
+
+absl::StatusOr<NoticeScheduler::Ran> NoticeScheduler::RunScans() {
   const std::shared_ptr<const Policy> policy = engine_.policy();
   const NoticeSchedule schedule = policy->notice_schedule();
   const LocalCalendar& calendar = policy->calendar();

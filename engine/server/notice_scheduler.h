@@ -8,7 +8,8 @@
 // Each scan's progress is a mark in the outbox, written with the last of its notices: a scan
 // that fell due while vigild was down runs when it starts, covering the whole time since the
 // last; one cut short by a crash runs again in full (its notices may then come twice, which
-// at-least-once delivery allows).
+// at-least-once delivery allows). Nodes that share a Redis Cluster's outbox all schedule the
+// scans, and one at a time runs what is due.
 //
 //   NoticeScheduler scheduler(engine, outbox, clock);
 //   scheduler.Start(absl::Seconds(30));  // checks on a Boost.Asio timer of its own thread
@@ -50,13 +51,17 @@ class NoticeScheduler {
     std::optional<size_t> daily;
     std::optional<size_t> summary;
   };
-  // Runs every scan due at the clock's now.
+  // Runs every scan due at the clock's now, in the one process of those sharing the outbox
+  // that holds the scans (NoticeOutbox::AcquireScans) meanwhile: none when another does.
   absl::StatusOr<Ran> RunDue();
 
   // The first moment after `last_ms` that is `at_ms` past a local midnight.
   static int64_t NextDailyRun(int64_t last_ms, int64_t at_ms, const LocalCalendar& calendar);
 
  private:
+  // RunDue's work, with the scans held.
+  absl::StatusOr<Ran> RunScans() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   Engine& engine_;
   NoticeOutbox& outbox_;
   const Clock& clock_;

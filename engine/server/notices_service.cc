@@ -39,8 +39,12 @@ absl::Status NoOutbox() {
 // neither can outlive it.
 class NoticesService::Stream final : public grpc::ServerWriteReactor<v1::Notice> {
  public:
-  Stream(NoticesService* service, std::string consumer, uint64_t position)
-      : service_(service), consumer_(std::move(consumer)), position_(position) {}
+  // `acked`: the consumer's ack, none when it never acked (it starts at the oldest notice kept).
+  Stream(NoticesService* service, std::string consumer, std::optional<uint64_t> acked)
+      : service_(service),
+        consumer_(std::move(consumer)),
+        position_(acked.value_or(0)),
+        placed_(acked.has_value()) {}
 
   void OnWriteDone(bool ok) override {
     std::optional<grpc::Status> finish;
@@ -91,7 +95,7 @@ class NoticesService::Stream final : public grpc::ServerWriteReactor<v1::Notice>
     reading_ = false;
     if (!read.ok()) {
       End(ToGrpc(read));
-    } else if (!notices.empty() && notices.front().cursor != after + 1) {
+    } else if (!notices.empty() && placed_ && notices.front().cursor != after + 1) {
       // Cursors have no gaps: the notices between were deleted past retention, unsent.
       const uint64_t lost_through = notices.front().cursor - 1;
       End(grpc::Status(
@@ -102,6 +106,8 @@ class NoticesService::Stream final : public grpc::ServerWriteReactor<v1::Notice>
                        " to go on from the oldest notice kept.")));
     } else {
       for (StoredNotice& notice : notices) buffer_.push_back(std::move(notice));
+      // From here on the consumer has a place in the outbox, which retention can overtake.
+      if (!notices.empty()) placed_ = true;
     }
     return Next(finish);
   }
@@ -148,6 +154,7 @@ class NoticesService::Stream final : public grpc::ServerWriteReactor<v1::Notice>
   NoticesService* const service_;
   const std::string consumer_;
   uint64_t position_;  // the last cursor the consumer was sent (or acked, at the start)
+  bool placed_;        // position_ is a notice's: a gap after it is notices lost
   uint64_t sent_ = 0;  // the cursor of the write under way
   std::deque<StoredNotice> buffer_;
   v1::Notice message_;
@@ -256,7 +263,7 @@ grpc::ServerWriteReactor<v1::Notice>* NoticesService::Watch(
   }
   if (!refused.ok()) {
     // A stream that ends at once; it deletes itself when done, like any other.
-    auto* stream = new Stream(this, request->consumer(), 0);
+    auto* stream = new Stream(this, request->consumer(), std::nullopt);
     std::optional<grpc::Status> finish;
     {
       absl::MutexLock lock(&mu_);
@@ -266,9 +273,7 @@ grpc::ServerWriteReactor<v1::Notice>* NoticesService::Watch(
     stream->Act(false, finish);
     return stream;
   }
-  // A consumer that never acked starts at the oldest notice kept.
-  const uint64_t position = acked->value_or(outbox_->TrimmedThrough());
-  auto* stream = new Stream(this, request->consumer(), position);
+  auto* stream = new Stream(this, request->consumer(), *acked);
   {
     absl::MutexLock lock(&mu_);
     streams_.insert(stream);
@@ -289,10 +294,6 @@ grpc::ServerUnaryReactor* NoticesService::Ack(grpc::CallbackServerContext* conte
     return FinishUnary(context, absl::InvalidArgumentError(absl::StrCat(
                                     "cursor: \"", request->cursor(),
                                     "\" is not a notice's cursor (a positive number)")));
-  }
-  if (const uint64_t last = outbox_->LastNoticeCursor(); cursor > last) {
-    return FinishUnary(context, absl::InvalidArgumentError(absl::StrCat(
-                                    "cursor: ", cursor, " is past the last notice, ", last)));
   }
   return FinishUnary(context, outbox_->Ack(request->consumer(), cursor));
 }

@@ -120,7 +120,10 @@ absl::StatusOr<std::unique_ptr<VigilServer>> VigilServer::Start(const ServerOpti
     engine_options.journal = server->store_.get();
   }
   if (!options.redis_cluster.empty()) {
-    if (absl::Status status = server->OpenSharedState(options); !status.ok()) return status;
+    const std::string holder = absl::StrCat(absl::Hex(engine_options.id_seed, absl::kZeroPad16));
+    if (absl::Status status = server->OpenSharedState(options, holder); !status.ok()) {
+      return status;
+    }
     // The users are the cluster's; the store keeps this node's decision log only.
     restored.reset();
     std::unique_ptr<SharedEngine> shared = SharedEngine::Create(
@@ -166,7 +169,7 @@ absl::StatusOr<RestoredState> VigilServer::OpenStore(const ServerOptions& option
   return loaded;
 }
 
-absl::Status VigilServer::OpenSharedState(const ServerOptions& options) {
+absl::Status VigilServer::OpenSharedState(const ServerOptions& options, const std::string& holder) {
   redis::ClusterOptions cluster_options;
   cluster_options.seeds = options.redis_cluster;
   absl::StatusOr<std::unique_ptr<redis::ClusterClient>> cluster =
@@ -176,9 +179,36 @@ absl::Status VigilServer::OpenSharedState(const ServerOptions& options) {
                         absl::StrCat("--redis-cluster: ", cluster.status().message()));
   }
   cluster_ = *std::move(cluster);
+  cluster = redis::ClusterClient::Connect(cluster_options);
+  if (!cluster.ok()) {
+    return absl::Status(cluster.status().code(),
+                        absl::StrCat("--redis-cluster: ", cluster.status().message()));
+  }
+  background_cluster_ = *std::move(cluster);
+  store::RedisNoticeOutbox::Options outbox_options;
+  outbox_options.holder = holder;
+  outbox_options.wait_replicas = options.redis_wait_replicas;
+  outbox_options.on_relay_state = [](const absl::Status& status) {
+    if (status.ok()) {
+      log::Info("notice_relay_recovered", "notices are relayed to their consumers again");
+    } else {
+      log::Error("notice_relay_failed",
+                 "cannot relay notices to their consumers; they wait in the cluster until it can")
+          .Field("error", status.ToString());
+    }
+  };
+  absl::StatusOr<std::unique_ptr<store::RedisNoticeOutbox>> outbox =
+      store::RedisNoticeOutbox::Create(background_cluster_.get(), std::move(outbox_options));
+  if (!outbox.ok()) {
+    return absl::Status(outbox.status().code(),
+                        absl::StrCat("--redis-cluster: ", outbox.status().message()));
+  }
+  notice_outbox_ = *std::move(outbox);
   store::RedisSharedStateOptions state_options;
   state_options.retention = options.idempotency_retention;
   state_options.wait_replicas = options.redis_wait_replicas;
+  state_options.background = background_cluster_.get();
+  state_options.outbox = notice_outbox_.get();
   absl::StatusOr<std::unique_ptr<store::RedisSharedState>> state =
       store::RedisSharedState::Create(cluster_.get(), state_options);
   if (!state.ok()) {
@@ -193,7 +223,7 @@ absl::Status VigilServer::StartGrpc(const ServerOptions& options) {
   authorize_admission_ = std::make_unique<Admission>(options.max_inflight);
   users_admission_ = std::make_unique<Admission>(options.max_inflight_users);
   audit_ = std::make_unique<AuditService>(store_.get());
-  notices_ = std::make_unique<NoticesService>(store_.get());
+  notices_ = std::make_unique<NoticesService>(outbox());
   risk_engine_ =
       std::make_unique<RiskEngineService>(engine_.get(), authorize_admission_.get(), &metrics_);
   mandates_ = std::make_unique<MandatesService>(engine_.get(), users_admission_.get(), &metrics_);
@@ -254,10 +284,9 @@ absl::Status VigilServer::StartBackground(const ServerOptions& options) {
   if (options.sweep_interval > absl::ZeroDuration()) {
     sweeper_ = std::thread(&VigilServer::Sweep, this, options);
   }
-  // The scans need every user on this node: not on a Redis Cluster, where a node holds only
-  // the users it served.
-  if (store_ != nullptr && shared_engine_ == nullptr) {
-    scheduler_ = std::make_unique<NoticeScheduler>(*engine_, *store_, *clock_);
+  // On a Redis Cluster every node schedules the scans, and one at a time runs them.
+  if (outbox() != nullptr) {
+    scheduler_ = std::make_unique<NoticeScheduler>(*engine_, *outbox(), *clock_);
     if (options.notice_check_interval > absl::ZeroDuration()) {
       scheduler_->Start(options.notice_check_interval);
     }
@@ -339,8 +368,10 @@ void VigilServer::Sweep(const ServerOptions& options) {
         log::Error("sweep_failed", "cannot trim the decision log")
             .Field("error", trimmed.ToString());
       }
-      const absl::Status notices =
-          store_->DeleteNoticesBefore(now_ms - absl::ToInt64Milliseconds(options.notice_retention));
+    }
+    if (step == 0 && outbox() != nullptr) {
+      const absl::Status notices = outbox()->DeleteNoticesBefore(
+          now_ms - absl::ToInt64Milliseconds(options.notice_retention));
       if (!notices.ok()) {
         log::Error("sweep_failed", "cannot trim the notices").Field("error", notices.ToString());
       }

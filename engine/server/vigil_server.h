@@ -71,7 +71,7 @@ struct ServerOptions {
   int64_t transport_memory_bytes = int64_t{256} << 20;
   std::string rules_dir = "rules";
   // Where state is kept (RocksDB); empty keeps everything in memory (lost on exit). With
-  // redis_cluster, only the decision log is kept there.
+  // redis_cluster, only the decision log is kept there (the notices are the cluster's).
   std::string data_dir;
   // Seed nodes ("host:port") of a Redis Cluster that keeps every user's state, shared with any
   // other vigild given the same cluster (engine/core/shared_engine.h). Empty: this node alone.
@@ -139,8 +139,13 @@ class VigilServer {
   Engine& engine() { return *engine_; }
   // nullptr without a data directory.
   store::RocksDbStore* store() { return store_.get(); }
-  // The notice scans; nullptr without a data directory or on a Redis Cluster.
+  // The notice scans; nullptr without an outbox (neither a data directory nor a Redis Cluster).
   NoticeScheduler* notice_scheduler() { return scheduler_.get(); }
+  // Where notices are kept: the Redis Cluster's outbox, or the store's; nullptr without either.
+  NoticeOutbox* outbox() {
+    return notice_outbox_ != nullptr ? static_cast<NoticeOutbox*>(notice_outbox_.get())
+                                     : store_.get();
+  }
   NoticesService& notices() { return *notices_; }
   // What start-up restored, for the log and tests.
   struct Recovery {
@@ -160,8 +165,9 @@ class VigilServer {
   VigilServer() = default;
   // Start's stages. Opens the store and reads what it restores.
   absl::StatusOr<RestoredState> OpenStore(const ServerOptions& options);
-  // Connects to the Redis Cluster and loads vigild's functions onto it.
-  absl::Status OpenSharedState(const ServerOptions& options);
+  // Connects to the Redis Cluster, loads vigild's functions onto it and starts relaying its
+  // notices; `holder` names this node to the other nodes.
+  absl::Status OpenSharedState(const ServerOptions& options, const std::string& holder);
   // The services, their admission and credentials, and the gRPC server, serving.
   absl::Status StartGrpc(const ServerOptions& options);
   // The event loop (shedding log, policy reloads, admin HTTP), the rules watcher, the sweeper.
@@ -189,6 +195,9 @@ class VigilServer {
   // Declared before the engine, so that they outlive it.
   std::unique_ptr<store::RocksDbStore> store_;
   std::unique_ptr<redis::ClusterClient> cluster_;
+  // The notices' relay, Watch's reads and the scans, on connections of their own.
+  std::unique_ptr<redis::ClusterClient> background_cluster_;
+  std::unique_ptr<store::RedisNoticeOutbox> notice_outbox_;
   std::unique_ptr<store::RedisSharedState> shared_state_;
   Recovery recovery_;
   std::unique_ptr<Engine> engine_;
@@ -206,7 +215,7 @@ class VigilServer {
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Console> console_;  // before the admin server, whose routes use it
   std::unique_ptr<AdminHttp> admin_;
-  // Null without a store, or on a Redis Cluster.
+  // Null without an outbox.
   std::unique_ptr<NoticeScheduler> scheduler_;
   struct Shedding {
     uint64_t rejected_seen = 0;

@@ -154,6 +154,7 @@ absl::StatusOr<std::optional<uint64_t>> MemoryJournal::AckedCursor(absl::string_
 
 absl::Status MemoryJournal::Ack(absl::string_view consumer, uint64_t cursor) {
   absl::MutexLock lock(&mu_);
+  if (cursor > last_notice_) return AckedPastTheLast(cursor, last_notice_);
   VIGIL_RETURN_IF_ERROR(failure_);
   auto [it, inserted] = acks_.try_emplace(std::string(consumer), cursor);
   if (!inserted) it->second = std::max(it->second, cursor);

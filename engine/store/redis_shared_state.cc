@@ -1,13 +1,19 @@
 #include "engine/store/redis_shared_state.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "engine/codec/codec.h"
+#include "engine/store/redis_functions.h"
+#include "engine/store/redis_layout.h"
 #include "engine/store/state_codec.h"
+#include "vigil/v1/vigil.pb.h"
 
 namespace vigil::store {
 namespace {
@@ -15,69 +21,28 @@ namespace {
 using redis::Command;
 using redis::Reply;
 
-// vigil_commit KEYS: the user's hash, the user's turn key, then the records written with it.
-//   ARGV: writer, base token, new token, state, time floor, retention (ms), turn (ms), then a
-//   kind ("n": must be new, "u": update) and a value for each record.
-//   Returns {"OK"}, or {"CONFLICT", token, state, floor, wait, each record's stored value or
-//   nil}, where wait is how many ms another writer's turn has left (0: none).
-//   Taking turns: a writer refused because the user's token moved is given the user for `turn`
-//   ms, in which other writers are refused, so that a node whose calls for the user keep
-//   arriving cannot starve the other's (its retry lands inside its turn). Not a writer that a
-//   record it had to create already exists for: it answers from that record instead.
-constexpr char kLibrary[] = R"lua(#!lua name=vigil
-local function commit(keys, args)
-  local user, turn = keys[1], keys[2]
-  local writer = args[1]
-  local holder = redis.call('GET', turn)
-  local current = redis.call('HGET', user, 't') or ''
-  local ok = current == args[2] and (not holder or holder == writer)
-  local stored, exists = {}, false
-  for i = 3, #keys do
-    local value = redis.call('GET', keys[i])
-    stored[i - 2] = value
-    if value and args[6 + 2 * (i - 2)] == 'n' then exists = true end
-  end
-  ok = ok and not exists
-  if not ok then
-    -- A writer whose new record exists will answer from it, not commit again: no turn.
-    if current ~= args[2] and not holder and not exists then
-      redis.call('SET', turn, writer, 'PX', args[7])
-    end
-    local wait = 0
-    if holder and holder ~= writer then wait = redis.call('PTTL', turn) end
-    local now = redis.call('HMGET', user, 't', 's', 'f')
-    local reply = {'CONFLICT', now[1] or '', now[2] or '', now[3] or '0', wait}
-    for i = 1, #stored do reply[5 + i] = stored[i] end
-    return reply
-  end
-  redis.call('HSET', user, 't', args[3], 's', args[4], 'f', args[5])
-  if holder then redis.call('DEL', turn) end
-  for i = 3, #keys do
-    local value = args[7 + 2 * (i - 2)]
-    if stored[i - 2] then
-      redis.call('SET', keys[i], value, 'KEEPTTL')
-    else
-      redis.call('SET', keys[i], value, 'PX', args[6])
-    end
-  end
-  return {'OK'}
-end
+using redis_layout::ClaimKey;
+using redis_layout::GrantKey;
+using redis_layout::MandateKey;
+using redis_layout::OutboxKey;
+using redis_layout::TransactionKey;
+using redis_layout::TurnKey;
+using redis_layout::UserKey;
+using redis_layout::UserSlot;
 
-redis.register_function('vigil_commit', commit)
-)lua";
+// Users read from a primary at once during a scan.
+constexpr int kScanPage = 256;
 
-std::string UserKey(absl::string_view user_id) { return absl::StrCat("{u:", user_id, "}"); }
-std::string TurnKey(absl::string_view user_id) { return absl::StrCat("{u:", user_id, "}:turn"); }
-std::string TransactionKey(absl::string_view user_id, absl::string_view transaction_id) {
-  return absl::StrCat("{u:", user_id, "}:t:", transaction_id);
+// The notices' values in a function call: time, then vigil.v1.Notice.
+void AppendNotices(const std::vector<Notice>& notices, Command& call) {
+  ::vigil::v1::Notice encoded;
+  for (const Notice& notice : notices) {
+    encoded.Clear();
+    codec::Encode(notice, encoded);
+    call.push_back(absl::StrCat(notice.time_ms));
+    call.push_back(encoded.SerializeAsString());
+  }
 }
-std::string GrantKey(absl::string_view user_id, absl::string_view request_id) {
-  return absl::StrCat("{u:", user_id, "}:g:", request_id);
-}
-std::string ClaimKey(absl::string_view transaction_id) {
-  return absl::StrCat("t:", transaction_id);
-}
-std::string MandateKey(absl::string_view mandate_id) { return absl::StrCat("m:", mandate_id); }
 
 // An error reply as a status: the store refused or failed the command.
 absl::Status ReplyError(absl::string_view what, const Reply& reply) {
@@ -128,10 +93,7 @@ absl::StatusOr<GrantSnapshot> GrantOf(const std::string& bytes) {
 
 absl::StatusOr<std::unique_ptr<RedisSharedState>> RedisSharedState::Create(
     redis::ClusterClient* cluster, RedisSharedStateOptions options) {
-  if (absl::Status loaded = cluster->CallOnEveryPrimary({"FUNCTION", "LOAD", "REPLACE", kLibrary});
-      !loaded.ok()) {
-    return loaded;
-  }
+  if (absl::Status loaded = LoadFunctions(*cluster); !loaded.ok()) return loaded;
   return std::unique_ptr<RedisSharedState>(new RedisSharedState(cluster, options));
 }
 
@@ -210,17 +172,11 @@ absl::StatusOr<std::string> RedisSharedState::MandateOwner(absl::string_view man
 
 absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::Commit(const Write& write) {
   absl::StatusOr<std::optional<Conflict>> committed = CommitOnce(write);
-  if (!absl::IsNotFound(committed.status())) return committed;
-  // The user's primary has no library: one that joined the cluster after this node started.
-  // Nothing was written: load it there, and commit again.
-  const std::string user_key = UserKey(write.user_id);
-  absl::StatusOr<Reply> loaded =
-      cluster_->Call(user_key, {"FUNCTION", "LOAD", "REPLACE", kLibrary});
-  if (!loaded.ok()) return loaded.status();
-  if (loaded->is_error()) return ReplyError("FUNCTION LOAD", *loaded);
-  committed = CommitOnce(write);
-  if (absl::IsNotFound(committed.status())) {
-    return absl::UnavailableError(committed.status().message());
+  // Written, or perhaps written (its reply was lost): the slot's outbox has notices to relay.
+  const bool written =
+      committed.ok() ? !committed->has_value() : absl::IsUnavailable(committed.status());
+  if (written && !write.notices.empty() && options_.outbox != nullptr) {
+    options_.outbox->NoticesWritten(UserSlot(write.user_id));
   }
   return committed;
 }
@@ -229,8 +185,8 @@ absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::CommitOnc
     const Write& write) {
   const std::string user_key = UserKey(write.user_id);
   const size_t records = write.transactions.size() + write.grants.size();
-  Command call = {"FCALL", "vigil_commit", absl::StrCat(2 + records), user_key,
-                  TurnKey(write.user_id)};
+  Command call = {"FCALL",  "vigil_commit",         absl::StrCat(3 + records),
+                  user_key, TurnKey(write.user_id), OutboxKey(UserSlot(write.user_id))};
   for (const Write::TransactionWrite& transaction : write.transactions) {
     call.push_back(TransactionKey(write.user_id, transaction.record.transaction_id));
   }
@@ -244,6 +200,8 @@ absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::CommitOnc
   call.push_back(absl::StrCat(write.time_floor_ms));
   call.push_back(absl::StrCat(absl::ToInt64Milliseconds(options_.retention)));
   call.push_back(absl::StrCat(absl::ToInt64Milliseconds(options_.turn)));
+  call.push_back(absl::StrCat(write.notices.size()));
+  AppendNotices(write.notices, call);
   for (const Write::TransactionWrite& transaction : write.transactions) {
     call.push_back(transaction.must_be_new ? "n" : "u");
     call.push_back(Encode(transaction.record).SerializeAsString());
@@ -258,12 +216,9 @@ absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::CommitOnc
     batch.push_back({"WAIT", absl::StrCat(options_.wait_replicas),
                      absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
   }
-  absl::StatusOr<std::vector<Reply>> replies = cluster_->CallBatch(user_key, std::move(batch));
+  absl::StatusOr<std::vector<Reply>> replies = CallFunctions(*cluster_, user_key, std::move(batch));
   if (!replies.ok()) return replies.status();
   const Reply& reply = replies->front();
-  if (reply.is_error() && absl::StartsWith(reply.text, "ERR Function not found")) {
-    return absl::NotFoundError(absl::StrCat("redis: vigil_commit: ", reply.text));
-  }
   if (reply.is_error() || reply.elements.empty()) return ReplyError("vigil_commit", reply);
   if (reply.elements[0].text == "OK") {
     if (options_.wait_replicas > 0 && (*replies)[1].integer < options_.wait_replicas) {
@@ -303,6 +258,93 @@ absl::StatusOr<std::optional<SharedState::Conflict>> RedisSharedState::CommitOnc
     conflict.grants.push_back(*std::move(stored));
   }
   return std::optional<Conflict>(std::move(conflict));
+}
+
+absl::Status RedisSharedState::ForEachUser(
+    absl::FunctionRef<absl::Status(const std::vector<UserSnapshot>&)> batch) {
+  for (const std::string& primary : background_->primaries()) {
+    std::string cursor = "0";
+    do {
+      absl::StatusOr<std::vector<Reply>> scanned =
+          background_->CallOn(primary, {{"SCAN", cursor, "MATCH", redis_layout::kUserKeyPattern,
+                                         "COUNT", absl::StrCat(kScanPage), "TYPE", "hash"}});
+      if (!scanned.ok()) return scanned.status();
+      const Reply& page = scanned->front();
+      if (page.is_error() || page.elements.size() != 2) return ReplyError("SCAN", page);
+      cursor = page.elements[0].text;
+      std::vector<Command> reads;
+      for (const Reply& key : page.elements[1].elements) reads.push_back({"HGET", key.text, "s"});
+      if (reads.empty()) continue;
+      absl::StatusOr<std::vector<Reply>> states = background_->CallOn(primary, reads);
+      if (!states.ok()) return states.status();
+      std::vector<UserSnapshot> users;
+      for (size_t i = 0; i < states->size(); ++i) {
+        const Reply& state = (*states)[i];
+        // MOVED: the user's slot went to another primary after the SCAN; nil: not a user.
+        if (state.error_kind() == "MOVED" || state.error_kind() == "ASK" || state.is_nil()) {
+          continue;
+        }
+        if (state.is_error()) return ReplyError("HGET", state);
+        absl::StatusOr<UserRecord> record = UserRecordOf("", state.text, "");
+        if (!record.ok()) return record.status();
+        if (!record->user.has_value()) continue;
+        if (record->user->user_id.empty()) {
+          record->user->user_id = std::string(redis_layout::UserIdOfKey(reads[i][1]));
+        }
+        users.push_back(*std::move(record->user));
+      }
+      if (!users.empty()) {
+        if (absl::Status status = batch(users); !status.ok()) return status;
+      }
+    } while (cursor != "0");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisSharedState::Notify(std::vector<Notice> notices) {
+  // One call per slot, in the notices' order within it; all sent at once.
+  std::map<int, std::vector<Notice>> by_slot;
+  for (Notice& notice : notices) by_slot[UserSlot(notice.user_id)].push_back(std::move(notice));
+  struct Sent {
+    int slot;
+    Command call;
+    absl::StatusOr<Reply> reply;
+  };
+  std::vector<Sent> sent;
+  sent.reserve(by_slot.size());
+  for (const auto& [slot, some] : by_slot) {
+    Command call = {"FCALL", "vigil_notify", "1", OutboxKey(slot)};
+    AppendNotices(some, call);
+    sent.push_back({slot, std::move(call), absl::UnknownError("not answered")});
+  }
+  absl::BlockingCounter pending(static_cast<int>(sent.size()));
+  for (Sent& one : sent) {
+    background_->Send(OutboxKey(one.slot), one.call, [&one, &pending](absl::StatusOr<Reply> reply) {
+      one.reply = std::move(reply);
+      pending.DecrementCount();
+    });
+  }
+  pending.Wait();
+  for (Sent& one : sent) {
+    if (one.reply.ok() && IsFunctionMissing(*one.reply)) {
+      one.reply = CallFunction(*background_, OutboxKey(one.slot), std::move(one.call));
+    }
+    if (options_.outbox != nullptr) options_.outbox->NoticesWritten(one.slot);
+  }
+  for (const Sent& one : sent) {
+    if (!one.reply.ok()) return one.reply.status();
+    if (one.reply->is_error()) return ReplyError("vigil_notify", *one.reply);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisSharedState::SetMark(absl::string_view name, int64_t value) {
+  absl::StatusOr<Reply> reply = background_->Call(
+      redis_layout::kNoticesMarksKey,
+      {"HSET", redis_layout::kNoticesMarksKey, std::string(name), absl::StrCat(value)});
+  if (!reply.ok()) return reply.status();
+  if (reply->is_error()) return ReplyError("HSET", *reply);
+  return absl::OkStatus();
 }
 
 }  // namespace vigil::store

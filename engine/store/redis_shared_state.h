@@ -1,36 +1,30 @@
 #pragma once
 
-// RedisSharedState is the SharedState of vigild nodes that share a Redis Cluster. Every key of a
-// user carries the hash tag {u:ID}, so that the user's record and the idempotency records of
-// their calls live in one slot, on one primary, and a commit checks and writes them in one
-// step, in the server-side function vigil_commit:
-//
-//   {u:ID}              hash: t (token), s (store.v1.UserState), f (time floor, ms)
-//   {u:ID}:turn         the node whose turn it is to commit for the user, for a few ms after
-//                       its commit was refused (so that two nodes take turns)
-//   {u:ID}:t:TXN        store.v1.TransactionState, expiring after the idempotency retention
-//   {u:ID}:g:REQUEST    store.v1.GrantState, the same
-//   t:TXN               the user a transaction id was claimed for, the same
-//   m:MANDATE           the user a mandate belongs to
-//
-// The functions are a library (FUNCTION LOAD REPLACE, on every primary at start, and on a
-// primary that joins later when a commit first finds it missing): unlike the script cache,
-// functions are replicated and persisted, so they survive restarts and failover.
+// RedisSharedState is the SharedState of vigild nodes that share a Redis Cluster (keys:
+// redis_layout.h). Every key of a user carries the hash tag {u:ID}, so that the user's record,
+// the idempotency records of their calls and the outbox their notices enter live in one slot,
+// on one primary, and a commit checks and writes them in one step, the server-side function
+// vigil_commit (redis_functions.h). The notices are relayed from there into the one stream
+// that consumers read by RedisNoticeOutbox, which a commit tells of the slot it wrote to.
 //
 // Costs a call: a read is one round trip (HMGET); a commit one (FCALL, with WAIT after it in
 // the same batch when `wait_replicas` > 0); a claim (SET NX GET) one, to its own primary, sent
 // ahead: nobody waits for it alone. Round trips to one primary are pipelined with every other
-// call to it (engine/redis/node_connection.h).
+// call to it (engine/redis/node_connection.h). The scans' reads and writes (ForEachUser,
+// Notify, SetMark) go through a client of their own, `background`, so that their batches do
+// not queue ahead of commits in the same pipelines.
 //
 // Thread-safe.
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/core/shared_state.h"
 #include "engine/redis/cluster_client.h"
+#include "engine/store/redis_notice_outbox.h"
 
 namespace vigil::store {
 
@@ -46,13 +40,17 @@ struct RedisSharedStateOptions {
   // round trip on a loaded node (a loaded two-core test machine needs over 20 ms), and the
   // longest others wait if that node dies meanwhile.
   absl::Duration turn = absl::Milliseconds(100);
+  // The client the scans' calls go through; nullptr: the commits' own.
+  redis::ClusterClient* background = nullptr;
+  // Told of each slot a commit wrote notices to; nullptr: nobody (they wait for a sweep).
+  RedisNoticeOutbox* outbox = nullptr;
 };
 
 class RedisSharedState final : public SharedState {
  public:
   // Loads the library of functions onto every primary. UNAVAILABLE when a primary cannot be
   // reached, FAILED_PRECONDITION when one refuses it (e.g. a Redis without functions).
-  // REQUIRES: `cluster` outlives the result.
+  // REQUIRES: `cluster`, and the options' background client and outbox, outlive the result.
   static absl::StatusOr<std::unique_ptr<RedisSharedState>> Create(redis::ClusterClient* cluster,
                                                                   RedisSharedStateOptions options);
 
@@ -65,14 +63,23 @@ class RedisSharedState final : public SharedState {
   absl::Status SetMandateOwner(absl::string_view mandate_id, absl::string_view user_id) override;
   absl::StatusOr<std::string> MandateOwner(absl::string_view mandate_id) override;
   absl::StatusOr<std::optional<Conflict>> Commit(const Write& write) override;
+  // A SCAN of each primary in turn, a page of users a batch. A user whose slot moves during
+  // the scan may be missed or seen twice.
+  absl::Status ForEachUser(
+      absl::FunctionRef<absl::Status(const std::vector<UserSnapshot>&)> batch) override;
+  absl::Status Notify(std::vector<Notice> notices) override;
+  absl::Status SetMark(absl::string_view name, int64_t value) override;
 
  private:
   RedisSharedState(redis::ClusterClient* cluster, RedisSharedStateOptions options)
-      : cluster_(cluster), options_(options) {}
+      : cluster_(cluster),
+        background_(options.background != nullptr ? options.background : cluster),
+        options_(options) {}
   // Commit, once. NOT_FOUND when the user's primary has no vigil_commit (nothing was written).
   absl::StatusOr<std::optional<Conflict>> CommitOnce(const Write& write);
 
   redis::ClusterClient* const cluster_;
+  redis::ClusterClient* const background_;
   const RedisSharedStateOptions options_;
 };
 

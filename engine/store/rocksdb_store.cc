@@ -556,6 +556,8 @@ absl::StatusOr<std::optional<uint64_t>> RocksDbStore::AckedCursor(absl::string_v
 }
 
 absl::Status RocksDbStore::Ack(absl::string_view consumer, uint64_t cursor) {
+  if (const uint64_t last = LastNoticeCursor(); cursor > last)
+    return AckedPastTheLast(cursor, last);
   VIGIL_RETURN_IF_ERROR(Ready());
   absl::MutexLock lock(&outbox_mu_);
   VIGIL_ASSIGN_OR_RETURN(const std::optional<uint64_t> acked, AckedCursor(consumer));

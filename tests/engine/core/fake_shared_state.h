@@ -3,14 +3,17 @@
 // An in-memory SharedState for tests, with the store's semantics (compare-and-set on a user's
 // token, records that must be new, claims, turns between writers that refuse each other) and
 // faults on demand: a commit that fails before it is applied, or one applied whose answer is
-// lost; and, on demand, the time a commit takes to reach the store.
+// lost; and, on demand, the time a commit takes to reach the store. Its outbox (outbox()) holds
+// the notices of the commits applied, in their order.
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/core/shared_state.h"
+#include "engine/store/memory_journal.h"
 
 namespace vigil {
 
@@ -124,6 +128,11 @@ class FakeSharedState final : public SharedState {
     for (const GrantSnapshot& grant : write.grants) {
       grants_[{write.user_id, grant.request.request_id}] = grant;
     }
+    if (!write.notices.empty()) {
+      StateChange told;
+      told.notices = write.notices;
+      outbox_.Append(std::move(told));
+    }
     commits_ += 1;
     if (lose_replies_ > 0) {
       lose_replies_ -= 1;
@@ -131,6 +140,44 @@ class FakeSharedState final : public SharedState {
     }
     return std::optional<Conflict>();
   }
+
+  absl::Status ForEachUser(
+      absl::FunctionRef<absl::Status(const std::vector<UserSnapshot>&)> batch) override {
+    std::vector<UserSnapshot> users;
+    {
+      absl::MutexLock lock(&mu_);
+      if (down_) return Down();
+      for (const auto& [id, record] : users_) {
+        if (record.user.has_value()) users.push_back(*record.user);
+      }
+    }
+    // Two at a time: callers see more than one batch.
+    for (size_t begin = 0; begin < users.size(); begin += 2) {
+      const std::vector<UserSnapshot> some(users.begin() + begin,
+                                           users.begin() + std::min(users.size(), begin + 2));
+      if (absl::Status status = batch(some); !status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Notify(std::vector<Notice> notices) override {
+    absl::MutexLock lock(&mu_);
+    if (down_) return Down();
+    StateChange told;
+    told.notices = std::move(notices);
+    outbox_.Append(std::move(told));
+    return absl::OkStatus();
+  }
+  absl::Status SetMark(absl::string_view name, int64_t value) override {
+    absl::MutexLock lock(&mu_);
+    if (down_) return Down();
+    StateChange marked;
+    marked.marks.emplace_back(std::string(name), value);
+    outbox_.Append(std::move(marked));
+    return absl::OkStatus();
+  }
+
+  // The notices of what was committed and notified, and the marks set.
+  NoticeOutbox& outbox() { return outbox_; }
 
   // How long each commit takes to reach the store (a round trip's worth of time in which
   // others can commit first). Set before the engines run.
@@ -172,6 +219,8 @@ class FakeSharedState final : public SharedState {
   std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> mandates_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Turn> turns_ ABSL_GUARDED_BY(mu_);
+  // Appended to under mu_, so that its order is the commits' order.
+  store::MemoryJournal outbox_;
   static absl::Status Down() { return absl::UnavailableError("the store cannot be reached"); }
 
   bool down_ ABSL_GUARDED_BY(mu_) = false;

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,6 +116,51 @@ TEST_F(SharedEngineTest, TwoNodesChargingOneUserAtOnceNeverExceedTheDailyCap) {
   EXPECT_EQ(approved.load(), 6) << "as many as fit in the cap, across both nodes";
   EXPECT_GT(a.engine->conflicts() + b.engine->conflicts(), 0u)
       << "the nodes did race for the user (else this test shows nothing)";
+}
+
+TEST_F(SharedEngineTest, EveryApprovalOfAToldUserHasOneNoticeWhateverTheNodesRaced) {
+  Node a = MakeNode(1);
+  Node b = MakeNode(2);
+  UserProfile profile;
+  profile.user_id = "told";
+  profile.notify_every_transaction = true;
+  ASSERT_TRUE(a.engine->PutUserProfile(profile).ok());
+  ASSERT_TRUE(a.engine->GrantMandate(Grant("told", "*", kMorning)).ok());
+  state_.SetCommitDelay(absl::Milliseconds(1));
+  // Decisions refused by the other node's commit are made again: only the one that is stored
+  // leaves its notice.
+  std::mutex mu;
+  std::set<std::string> approved;
+  std::vector<std::thread> threads;
+  for (Node* node : {&a, &b}) {
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, node, t] {
+        for (int i = 0; i < 5; ++i) {
+          const std::string txn = absl::StrCat(node == &a ? "a-" : "b-", t, "-", i);
+          absl::StatusOr<AuthorizeResponse> response =
+              node->engine->Authorize(Charge(txn, "told", 30000));
+          ASSERT_TRUE(response.ok()) << response.status();
+          if (response->decision != Decision::kApprove) continue;
+          std::lock_guard<std::mutex> lock(mu);
+          approved.insert(txn);
+        }
+      });
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_GT(a.engine->conflicts() + b.engine->conflicts(), 0u) << "the nodes did race";
+  std::multiset<std::string> told;
+  ASSERT_TRUE(state_.outbox()
+                  .ReadNotices(0,
+                               [&](const StoredNotice& stored) {
+                                 if (stored.notice.kind == NoticeKind::kChargeApproved) {
+                                   told.insert(stored.notice.transaction_id);
+                                 }
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(told, std::multiset<std::string>(approved.begin(), approved.end()));
+  EXPECT_EQ(approved.size(), 6u);
 }
 
 TEST_F(SharedEngineTest, ChargesOfOneUserThatArriveTogetherShareACommit) {

@@ -1,6 +1,7 @@
-// Notices as the engine writes them to a journal's outbox: each kind after its event and only
-// then, the scans for dormant and expiring mandates exact over consecutive intervals, and the
-// monthly summary equal to the approvals made less what was released. Over every journal.
+// Notices as the engine writes them to its outbox: each kind after its event and only then,
+// the scans for dormant and expiring mandates exact over consecutive intervals, and the
+// monthly summary equal to the approvals made less what was released. Over every journal and
+// every shared state (notice_backends.h): one engine alone, or engines sharing a cluster.
 
 #include <algorithm>
 #include <map>
@@ -16,7 +17,7 @@
 #include "engine/rules/rule_set.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "journals_under_test.h"
+#include "notice_backends.h"
 
 namespace vigil::store {
 namespace {
@@ -39,16 +40,15 @@ std::shared_ptr<const Policy> Shipped() {
 class NoticesTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    backend_ = MakeJournalUnderTest(GetParam());
-    EngineOptions options;
-    options.journal = &backend_->journal();
-    engine_ = Engine::Create(Shipped(), &clock_, options);
+    backend_ = MakeNoticeBackend(GetParam());
+    engine_ = backend_->MakeEngine(Shipped(), &clock_);
   }
 
   NoticeOutbox& outbox() { return backend_->outbox(); }
 
   // Every notice after `after`, in cursor order.
   std::vector<StoredNotice> NoticesAfter(uint64_t after) {
+    backend_->Settle();
     std::vector<StoredNotice> notices;
     EXPECT_TRUE(outbox()
                     .ReadNotices(after,
@@ -116,7 +116,7 @@ class NoticesTest : public ::testing::TestWithParam<std::string> {
   }
 
   FakeClock clock_{kStart};
-  std::unique_ptr<JournalUnderTest> backend_;
+  std::unique_ptr<NoticeBackend> backend_;
   std::unique_ptr<Engine> engine_;
   uint64_t seen_ = 0;
 };
@@ -330,7 +330,17 @@ TEST_P(NoticesTest, AScanWritesItsMarkDurablyAndOnlyMonthsKeptCanBeSummarised) {
             absl::StatusCode::kInvalidArgument);
 }
 
-INSTANTIATE_TEST_SUITE_P(Journals, NoticesTest, ::testing::Values("memory", "rocksdb"));
+std::string BackendName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
+#ifdef VIGIL_TEST_REDIS
+INSTANTIATE_TEST_SUITE_P(Clusters, NoticesTest, ::testing::Values("redis"), BackendName);
+#else
+INSTANTIATE_TEST_SUITE_P(Stores, NoticesTest, ::testing::Values("memory", "rocksdb", "shared-fake"),
+                         BackendName);
 
 TEST(NoticesWithoutAJournalTest, ScansAreRefused) {
   FakeClock clock(kStart);
@@ -338,6 +348,7 @@ TEST(NoticesWithoutAJournalTest, ScansAreRefused) {
   EXPECT_EQ(engine->ScanMandates(0, kStart, {"d", 1}).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
+#endif
 
 }  // namespace
 }  // namespace vigil::store

@@ -3,23 +3,32 @@
 // engine relies on from the store is the same in both. It checks what the Journal suite checks
 // of a journal, where a shared store has it: the last write stands (here: only on top of the
 // record it was decided on), what is read is what was written, and a store that fails says so
-// and recovers; and what only a shared store has: records that must be new, and claims.
+// and recovers; and what only a shared store has: records that must be new, and claims. And
+// the outbox: a commit's notices are stored exactly when it is, after the user's earlier ones,
+// and the scans see every user.
 
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/core/interned.h"
+#include "engine/store/redis_notice_outbox.h"
 #include "engine/store/redis_shared_state.h"
 #include "engine/store/state_codec.h"
 #include "fake_shared_state.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "local_cluster.h"
 
 namespace vigil {
 namespace {
+
+using ::testing::ElementsAre;
 
 // Each store under test can be made unreachable, as a network partition or a down cluster
 // makes it, and reachable again.
@@ -27,6 +36,8 @@ class FakeUnderTest {
  public:
   static constexpr const char* kName = "fake";
   SharedState& state() { return state_; }
+  NoticeOutbox& outbox() { return state_.outbox(); }
+  void Settle() {}
   void SetUnreachable(bool unreachable) { state_.SetDown(unreachable); }
 
  private:
@@ -41,9 +52,18 @@ class RedisUnderTest {
     options.seeds = redis::TheCluster()->seeds();
     options.node.io_timeout = absl::Milliseconds(200);  // a paused node is down after that
     cluster_ = *redis::ClusterClient::Connect(options);
-    state_ = *store::RedisSharedState::Create(cluster_.get(), store::RedisSharedStateOptions{});
+    store::RedisNoticeOutbox::Options outbox_options;
+    outbox_options.holder = "conformance";
+    outbox_options.relay_interval = absl::ZeroDuration();  // Settle() relays
+    outbox_ = *store::RedisNoticeOutbox::Create(cluster_.get(), outbox_options);
+    store::RedisSharedStateOptions state_options;
+    state_options.outbox = outbox_.get();
+    state_ = *store::RedisSharedState::Create(cluster_.get(), state_options);
   }
   SharedState& state() { return *state_; }
+  NoticeOutbox& outbox() { return *outbox_; }
+  // The relay's work, done now.
+  void Settle() { ASSERT_TRUE(outbox_->Settle().ok()); }
   // Every primary stops answering for a second (CLIENT PAUSE: a paused node takes no new
   // connection either, so there is no unpausing it early), or that second is over.
   void SetUnreachable(bool unreachable) {
@@ -61,6 +81,7 @@ class RedisUnderTest {
 
  private:
   std::unique_ptr<redis::ClusterClient> cluster_;
+  std::unique_ptr<store::RedisNoticeOutbox> outbox_;
   std::unique_ptr<store::RedisSharedState> state_;
   absl::Time paused_until_;
 };
@@ -105,6 +126,37 @@ class SharedStateConformanceTest : public ::testing::Test {
     transaction.response.decision_id = "d-" + id;
     transaction.response.rules_version = "v1";
     return transaction;
+  }
+
+  Notice Told(NoticeKind kind, const std::string& user, const std::string& mandate) const {
+    Notice notice;
+    notice.kind = kind;
+    notice.user_id = user;
+    notice.mandate_id = mandate;
+    notice.time_ms = 1'795'000'000'000;
+    notice.text = absl::StrCat(mandate, " changed");
+    return notice;
+  }
+  // This test's notices in the outbox (the cluster's is shared with other tests), in order:
+  // each as "user mandate", with the user's prefix removed.
+  std::vector<std::string> NoticesSoFar() {
+    under_test_->Settle();
+    std::vector<std::string> seen;
+    uint64_t last = 0;
+    EXPECT_TRUE(under_test_->outbox()
+                    .ReadNotices(0,
+                                 [&](const StoredNotice& stored) {
+                                   EXPECT_GT(stored.cursor, last) << "in cursor order";
+                                   last = stored.cursor;
+                                   if (absl::StartsWith(stored.notice.user_id, prefix_)) {
+                                     seen.push_back(
+                                         absl::StrCat(stored.notice.user_id.substr(prefix_.size()),
+                                                      " ", stored.notice.mandate_id));
+                                   }
+                                   return true;
+                                 })
+                    .ok());
+    return seen;
   }
 
   std::unique_ptr<T> under_test_;
@@ -311,6 +363,100 @@ TYPED_TEST(SharedStateConformanceTest, AnUnreachableStoreSaysSoAndServesAgainOnI
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_FALSE(after->has_value());
   EXPECT_EQ(state.ReadUser(user)->token, "t3");
+}
+
+TYPED_TEST(SharedStateConformanceTest, ACommitsNoticesAreStoredExactlyWhenItIs) {
+  SharedState& state = this->state();
+  const std::string user = this->Id("u");
+  SharedState::Write granted = this->Write(user, "", "t1", 1);
+  granted.notices = {this->Told(NoticeKind::kMandateGranted, user, "m1"),
+                     this->Told(NoticeKind::kMandateGranted, user, "m2")};
+  ASSERT_FALSE(state.Commit(granted)->has_value());
+  // A refused commit tells nothing: it was decided on a record that is not the user's now.
+  SharedState::Write stale = this->Write(user, "", "t2", 2);
+  stale.notices = {this->Told(NoticeKind::kMandateRevoked, user, "m1")};
+  ASSERT_TRUE(state.Commit(stale)->has_value());
+  SharedState::Write revoked = this->Write(user, "t1", "t3", 3);
+  revoked.notices = {this->Told(NoticeKind::kMandateRevoked, user, "m2")};
+  ASSERT_FALSE(state.Commit(revoked)->has_value());
+  EXPECT_THAT(this->NoticesSoFar(), ElementsAre("u m1", "u m2", "u m2"));
+
+  // Nor does a commit that never reached the store.
+  this->under_test_->SetUnreachable(true);
+  SharedState::Write lost = this->Write(user, "t3", "t4", 4);
+  lost.notices = {this->Told(NoticeKind::kMandateRevoked, user, "m3")};
+  EXPECT_FALSE(state.Commit(lost).ok());
+  this->under_test_->SetUnreachable(false);
+  absl::StatusOr<SharedState::UserRecord> read = state.ReadUser(user);
+  for (int i = 0; i < 50 && !read.ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    read = state.ReadUser(user);
+  }
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(this->NoticesSoFar(), ElementsAre("u m1", "u m2", "u m2"));
+}
+
+TYPED_TEST(SharedStateConformanceTest, NoticesNoChangeCarriesFollowTheUsersEarlierOnes) {
+  SharedState& state = this->state();
+  const std::string a = this->Id("a");
+  const std::string b = this->Id("b");
+  SharedState::Write granted = this->Write(a, "", "t1", 1);
+  granted.notices = {this->Told(NoticeKind::kMandateGranted, a, "m1")};
+  ASSERT_FALSE(state.Commit(granted)->has_value());
+  ASSERT_TRUE(state
+                  .Notify({this->Told(NoticeKind::kMandateDormant, a, "m1"),
+                           this->Told(NoticeKind::kMandateDormant, b, "m9"),
+                           this->Told(NoticeKind::kMandateExpiring, a, "m1")})
+                  .ok());
+  std::vector<std::string> seen = this->NoticesSoFar();
+  ASSERT_EQ(seen.size(), 4u);
+  // Each user's in the order made; users' among themselves in any order.
+  std::vector<std::string> of_a;
+  for (const std::string& notice : seen) {
+    if (notice[0] == 'a') of_a.push_back(notice);
+  }
+  EXPECT_THAT(of_a, ElementsAre("a m1", "a m1", "a m1"));
+  EXPECT_THAT(seen, ::testing::Contains("b m9"));
+
+  ASSERT_TRUE(state.SetMark(this->Id("daily"), 1234).ok());
+  EXPECT_EQ(this->under_test_->outbox().ReadMark(this->Id("daily")).value_or(0), 1234);
+  EXPECT_EQ(this->under_test_->outbox().ReadMark(this->Id("never")).value_or(-1), 0);
+}
+
+TYPED_TEST(SharedStateConformanceTest, TheScansSeeEveryUserAsStored) {
+  SharedState& state = this->state();
+  std::set<std::string> written;
+  for (int i = 0; i < 600; ++i) {  // more than a page of a SCAN
+    const std::string user = this->Id(absl::StrCat("u", i));
+    ASSERT_FALSE(state.Commit(this->Write(user, "", "t1", i))->has_value());
+    written.insert(user);
+  }
+  std::set<std::string> seen;
+  int batches = 0;
+  ASSERT_TRUE(state
+                  .ForEachUser([&](const std::vector<UserSnapshot>& users) {
+                    ++batches;
+                    for (const UserSnapshot& user : users) {
+                      if (!absl::StartsWith(user.user_id, this->prefix_)) continue;
+                      EXPECT_TRUE(seen.insert(user.user_id).second) << "once: " << user.user_id;
+                      const int i = std::stoi(user.user_id.substr(this->prefix_.size() + 1));
+                      EXPECT_EQ(user.strong_auth_failures, i) << "as stored";
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(seen, written);
+  EXPECT_GT(batches, 1);
+  // A batch's error stops the walk, and is what it returns.
+  int after_error = 0;
+  EXPECT_EQ(state
+                .ForEachUser([&](const std::vector<UserSnapshot>&) {
+                  ++after_error;
+                  return absl::DataLossError("stop");
+                })
+                .code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(after_error, 1);
 }
 
 TYPED_TEST(SharedStateConformanceTest, MandatesAreFoundByTheirOwner) {
