@@ -1,6 +1,7 @@
 // Two vigild processes on one Redis Cluster on loopback (tools/cluster.sh), driven over gRPC as a
 // gateway and an app backend would: a race for one user's cap, a revocation racing charges,
-// retries on the other node, a node killed under load, and a Redis primary killed under load.
+// retries on the other node, a node killed under load (and the notices of what it acknowledged),
+// the notices of either node watched and acked on either, and a Redis primary killed under load.
 // Charges carry their own times (--trust-client-time), so that the rules' windows are chosen by
 // the test rather than by how fast this machine is.
 
@@ -11,15 +12,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -77,6 +82,8 @@ class Node {
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
     risk_ = v1::RiskEngine::NewStub(channel_);
     mandates_ = v1::Mandates::NewStub(channel_);
+    users_ = v1::Users::NewStub(channel_);
+    notices_ = v1::Notices::NewStub(channel_);
     serving_ =
         channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
   }
@@ -135,6 +142,46 @@ class Node {
     v1::Mandate revoked;
     return mandates_->RevokeMandate(&context, request, &revoked);
   }
+  // The user is told of every approved charge.
+  grpc::Status Tell(const std::string& user) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::UserProfile profile;
+    profile.set_user_id(user);
+    profile.set_notify_every_transaction(true);
+    v1::UserProfile stored;
+    return users_->PutUserProfile(&context, profile, &stored);
+  }
+  // Watches as `consumer` until `enough` says so of the notices so far (each a user's, with
+  // `prefix`), or for `timeout`; acks each as it comes when `ack`.
+  std::vector<v1::Notice> Watch(const std::string& consumer, const std::string& prefix,
+                                const std::function<bool(const std::vector<v1::Notice>&)>& enough,
+                                absl::Duration timeout, bool ack) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    v1::WatchNoticesRequest request;
+    request.set_consumer(consumer);
+    std::unique_ptr<grpc::ClientReader<v1::Notice>> stream = notices_->Watch(&context, request);
+    std::vector<v1::Notice> seen;
+    v1::Notice notice;
+    while (!enough(seen) && stream->Read(&notice)) {
+      if (ack) {
+        EXPECT_TRUE(Ack(consumer, notice.cursor()).ok());
+      }
+      if (absl::StartsWith(notice.user_id(), prefix)) seen.push_back(notice);
+    }
+    context.TryCancel();
+    return seen;
+  }
+  grpc::Status Ack(const std::string& consumer, const std::string& cursor) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::AckNoticesRequest request;
+    request.set_consumer(consumer);
+    request.set_cursor(cursor);
+    v1::AckNoticesResponse response;
+    return notices_->Ack(&context, request, &response);
+  }
   grpc::Status List(const std::string& user, v1::ListMandatesResponse* response) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -152,6 +199,8 @@ class Node {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RiskEngine::Stub> risk_;
   std::unique_ptr<v1::Mandates::Stub> mandates_;
+  std::unique_ptr<v1::Users::Stub> users_;
+  std::unique_ptr<v1::Notices::Stub> notices_;
 };
 
 v1::AuthorizeRequest Charge(const std::string& txn, const std::string& user, int64_t amount_minor,
@@ -321,12 +370,13 @@ TEST_F(ClusterTest, WhatAKilledNodeAcknowledgedIsAllOnTheOther) {
   Node a;
   auto b = std::make_unique<Node>();
   ASSERT_TRUE(a.serving() && b->serving());
-  // On B, user after user: a grant, two 1,000 CNY charges, the first one FAILED; every other
-  // user's mandate revoked. Each step recorded once acknowledged.
+  // On B, user after user: told of every charge, a grant, two 1,000 CNY charges, the first one
+  // FAILED; every other user's mandate revoked. Each step recorded once acknowledged.
   struct Acknowledged {
     bool revoked_later = false;  // every other user's mandate is revoked after the outcome
     std::string mandate_id;
     std::string second_decision_id;
+    std::vector<std::string> approved;  // transaction ids
     bool outcome = false;
     bool revoked = false;
   };
@@ -336,6 +386,7 @@ TEST_F(ClusterTest, WhatAKilledNodeAcknowledgedIsAllOnTheOther) {
   std::thread load([&] {
     for (int u = 0; !killed.load(); ++u) {
       const std::string user = Id(absl::StrCat("u", u));
+      if (!b->Tell(user).ok()) return;
       v1::Mandate mandate;
       if (!b->Grant(user, &mandate).ok()) return;
       {
@@ -349,6 +400,11 @@ TEST_F(ClusterTest, WhatAKilledNodeAcknowledgedIsAllOnTheOther) {
       {
         std::lock_guard<std::mutex> lock(mu);
         users[user].second_decision_id = second.decision_id();
+        for (const v1::AuthorizeResponse* answer : {&first, &second}) {
+          if (answer->decision() == v1::APPROVE) {
+            users[user].approved.push_back(answer == &first ? user + "-t1" : user + "-t2");
+          }
+        }
       }
       if (!b->Report(user + "-t1", v1::FAILED).ok()) return;
       {
@@ -366,9 +422,41 @@ TEST_F(ClusterTest, WhatAKilledNodeAcknowledgedIsAllOnTheOther) {
   killed = true;
   b->Kill();
   load.join();
+  // B may have died before relaying the notices of its last commits into the stream that
+  // consumers read: they wait in their users' slots, and a node that starts relays them.
+  Node restarted;
+  ASSERT_TRUE(restarted.serving());
 
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_GT(users.size(), 5u) << "the load did little before the kill";
+  // What each user must have been told: a notice of every acknowledged grant, approval and
+  // revocation, watched on A.
+  std::set<std::string> expected;
+  for (const auto& [user, acknowledged] : users) {
+    expected.insert(absl::StrCat("MANDATE_GRANTED ", acknowledged.mandate_id));
+    for (const std::string& txn : acknowledged.approved) {
+      expected.insert(absl::StrCat("CHARGE_APPROVED ", txn));
+    }
+    if (acknowledged.revoked)
+      expected.insert(absl::StrCat("MANDATE_REVOKED ", acknowledged.mandate_id));
+  }
+  auto told = [](const v1::Notice& notice) {
+    return absl::StrCat(
+        v1::NoticeKind_Name(notice.kind()), " ",
+        notice.kind() == v1::CHARGE_APPROVED ? notice.transaction_id() : notice.mandate_id());
+  };
+  auto all_told = [&](const std::vector<v1::Notice>& seen) {
+    std::set<std::string> got;
+    for (const v1::Notice& notice : seen) got.insert(told(notice));
+    return std::includes(got.begin(), got.end(), expected.begin(), expected.end());
+  };
+  std::vector<v1::Notice> seen =
+      a.Watch(Id("app"), prefix_, all_told, absl::Seconds(30), /*ack=*/false);
+  std::set<std::string> got;
+  for (const v1::Notice& notice : seen) got.insert(told(notice));
+  for (const std::string& notice : expected) {
+    EXPECT_TRUE(got.contains(notice)) << "no notice of an acknowledged " << notice;
+  }
   for (const auto& [user, acknowledged] : users) {
     v1::ListMandatesResponse listed;
     ASSERT_TRUE(a.List(user, &listed).ok());
@@ -389,6 +477,34 @@ TEST_F(ClusterTest, WhatAKilledNodeAcknowledgedIsAllOnTheOther) {
       EXPECT_EQ(third.decision(), v1::APPROVE) << user << " " << Codes(third);
     }
   }
+}
+
+TEST_F(ClusterTest, EitherNodesNoticesAreWatchedOnEitherAndAnAckHoldsOnBoth) {
+  Node a, b;
+  ASSERT_TRUE(a.serving() && b.serving());
+  const std::string user = Id("u");
+  v1::Mandate first, second;
+  ASSERT_TRUE(a.Grant(user, &first).ok());
+  ASSERT_TRUE(b.Grant(user, &second).ok());
+  auto count = [](size_t n) {
+    return [n](const std::vector<v1::Notice>& seen) { return seen.size() >= n; };
+  };
+  // Watched on B, acked one by one: both grants, in the order they were made.
+  std::vector<v1::Notice> seen = b.Watch(Id("app"), prefix_, count(2), absl::Seconds(20), true);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].kind(), v1::MANDATE_GRANTED);
+  EXPECT_EQ(seen[0].mandate_id(), first.mandate_id());
+  EXPECT_EQ(seen[1].mandate_id(), second.mandate_id());
+  // The same consumer on A resumes after its ack: only what came since.
+  ASSERT_TRUE(b.Revoke(user, first.mandate_id()).ok());
+  seen = a.Watch(Id("app"), prefix_, count(1), absl::Seconds(20), false);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].kind(), v1::MANDATE_REVOKED);
+  EXPECT_EQ(seen[0].mandate_id(), first.mandate_id());
+  // Not acked: it comes again, on either node.
+  seen = b.Watch(Id("app"), prefix_, count(1), absl::Seconds(20), false);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].kind(), v1::MANDATE_REVOKED);
 }
 
 // The index of the node that is the primary for `key`, by the cluster's own answers.
