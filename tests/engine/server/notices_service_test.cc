@@ -298,6 +298,69 @@ TEST_F(NoticeSchedulerTest, TheDailyScanReportsAMandateWhenItGoesDormant) {
   EXPECT_EQ(dormant(), 1) << "reported once";
 }
 
+// An outbox shared by several processes, as a Redis Cluster's is: one journal, each process's
+// view of it, and one lease on the scans among them.
+class SharedOutbox final : public NoticeOutbox {
+ public:
+  SharedOutbox(store::MemoryJournal& journal, const SharedOutbox*& lease)
+      : journal_(journal), lease_(lease) {}
+  absl::Status ReadNotices(uint64_t after,
+                           absl::FunctionRef<bool(const StoredNotice&)> sink) override {
+    return journal_.ReadNotices(after, sink);
+  }
+  uint64_t LastNoticeCursor() const override { return journal_.LastNoticeCursor(); }
+  uint64_t TrimmedThrough() const override { return journal_.TrimmedThrough(); }
+  absl::Status DeleteNoticesBefore(int64_t before_ms) override {
+    return journal_.DeleteNoticesBefore(before_ms);
+  }
+  absl::StatusOr<std::optional<uint64_t>> AckedCursor(absl::string_view consumer) override {
+    return journal_.AckedCursor(consumer);
+  }
+  absl::Status Ack(absl::string_view consumer, uint64_t cursor) override {
+    return journal_.Ack(consumer, cursor);
+  }
+  void SetNoticeListener(absl::AnyInvocable<void(uint64_t)> listener) override {
+    journal_.SetNoticeListener(std::move(listener));
+  }
+  absl::StatusOr<int64_t> ReadMark(absl::string_view name) override {
+    return journal_.ReadMark(name);
+  }
+  absl::StatusOr<bool> AcquireScans() override {
+    if (lease_ != nullptr && lease_ != this) return false;
+    lease_ = this;
+    return true;
+  }
+  void ReleaseScans() override {
+    if (lease_ == this) lease_ = nullptr;
+  }
+
+ private:
+  store::MemoryJournal& journal_;
+  const SharedOutbox*& lease_;
+};
+
+TEST_F(NoticeSchedulerTest, OfProcessesSharingAnOutboxOneRunsTheScansAndTheOthersDoNotRepeatThem) {
+  const SharedOutbox* lease = nullptr;
+  SharedOutbox mine(journal_, lease), theirs(journal_, lease);
+  NoticeScheduler here(*engine_, mine, clock_), there(*engine_, theirs, clock_);
+  clock_.SetMs(Local(2, 10));
+  ASSERT_TRUE(theirs.AcquireScans().value_or(false));  // the other process is scanning
+  absl::StatusOr<NoticeScheduler::Ran> ran = here.RunDue();
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_FALSE(ran->daily.has_value() || ran->summary.has_value()) << "not while another scans";
+  EXPECT_EQ(*journal_.ReadMark(NoticeScheduler::kDailyMark), 0);
+  theirs.ReleaseScans();
+
+  ran = here.RunDue();
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_TRUE(ran->daily.has_value() && ran->summary.has_value());
+  EXPECT_EQ(lease, nullptr) << "given back once the marks are written";
+  // The other reads the marks this one wrote: nothing is due again.
+  ran = there.RunDue();
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_FALSE(ran->daily.has_value() || ran->summary.has_value());
+}
+
 TEST(NextDailyRunTest, IsTheNextLocalScanTime) {
   const LocalCalendar china(8 * kHour);
   const int64_t nine = 9 * kHour;
