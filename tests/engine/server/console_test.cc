@@ -26,7 +26,6 @@ namespace vigil::server {
 namespace {
 
 namespace fs = std::filesystem;
-namespace http = boost::beast::http;
 using nlohmann::json;
 using ::testing::HasSubstr;
 using vigil::testing::HttpGet;
@@ -108,7 +107,7 @@ class ConsoleTest : public ::testing::Test {
   }
 
   HttpReply Revoke(const std::string& authorization, const std::string& mandate_id) {
-    return HttpRequest(server_->admin_port(), http::verb::post, "/api/revoke",
+    return HttpRequest(server_->admin_port(), "POST", "/api/revoke",
                        json{{"user_id", "alice"}, {"mandate_id", mandate_id}}.dump(),
                        authorization);
   }
@@ -190,7 +189,7 @@ TEST_F(ConsoleTest, ARevocationNeedsAListedTokenAndIsThenSeenByAuthorize) {
       << "refused calls change nothing";
 
   EXPECT_EQ(Revoke(absl::StrCat("Bearer ", kToken), "mdt_unknown").status, 404);
-  EXPECT_EQ(HttpRequest(server_->admin_port(), http::verb::post, "/api/revoke", "{\"user_id\": 5}",
+  EXPECT_EQ(HttpRequest(server_->admin_port(), "POST", "/api/revoke", "{\"user_id\": 5}",
                         absl::StrCat("Bearer ", kToken))
                 .status,
             400);

@@ -336,19 +336,9 @@ std::string BackendName(const ::testing::TestParamInfo<std::string>& info) {
   return name;
 }
 
-#ifdef VIGIL_TEST_REDIS
-INSTANTIATE_TEST_SUITE_P(Clusters, NoticesTest, ::testing::Values("redis"), BackendName);
-#else
-INSTANTIATE_TEST_SUITE_P(Stores, NoticesTest, ::testing::Values("memory", "rocksdb", "shared-fake"),
+// The backends of the binary this suite is linked into (notice_backends.h).
+INSTANTIATE_TEST_SUITE_P(Backends, NoticesTest, ::testing::ValuesIn(NoticeBackendNames()),
                          BackendName);
-
-TEST(NoticesWithoutAJournalTest, ScansAreRefused) {
-  FakeClock clock(kStart);
-  std::unique_ptr<Engine> engine = Engine::Create(Shipped(), &clock, EngineOptions{});
-  EXPECT_EQ(engine->ScanMandates(0, kStart, {"d", 1}).status().code(),
-            absl::StatusCode::kFailedPrecondition);
-}
-#endif
 
 }  // namespace
 }  // namespace vigil::store
