@@ -102,15 +102,17 @@ void RedisNoticeOutbox::NoticesWritten(int slot) {
 void RedisNoticeOutbox::Run() {
   // At once: a node that died before relaying left its notices in their slots.
   absl::Time next_sweep = absl::InfinitePast();
+  bool failed = false;
   while (true) {
     std::vector<int> slots;
     {
       absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(
-                               +[](RedisNoticeOutbox* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
-                                    self->mu_) { return self->stopping_ || !self->dirty_.empty(); },
-                               this),
-                           options_.relay_interval);
+      // After a failure the slots it put back wait out the interval too: a cluster that is
+      // down is asked again every interval, not as fast as it refuses.
+      auto due = [this, failed]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || (!failed && !dirty_.empty());
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&due), options_.relay_interval);
       if (stopping_) return;
       slots.assign(dirty_.begin(), dirty_.end());
       dirty_.clear();
@@ -130,6 +132,7 @@ void RedisNoticeOutbox::Run() {
     if (absl::Status relayed = Relay(std::move(slots)); !relayed.ok()) status = relayed;
     if (absl::Status refreshed = Refresh(); !refreshed.ok()) status = refreshed;
     if (absl::Status renewed = RenewLease(); !renewed.ok()) status = renewed;
+    failed = !status.ok();
     ReportRelay(status);
   }
 }
