@@ -16,7 +16,7 @@
 # With --cluster (tools/bench-notices.sh ROUNDS --cluster), vigild keeps its users and notices
 # on a local Redis Cluster (tools/cluster.sh) instead: step 1 is left out (the engine is the
 # same; what differs is the store, which only a server has), step 2 is the same, and step 3
-# runs the two scans in a second vigild over the users of step 2 (300,000, each with a mandate)
+# runs the two scans in a second vigild over the users of step 2 and the prober's (310,000)
 # while a prober charges other users through the first, then probes as long again without.
 #
 # Prints the medians and their ratios to the baseline. VIGIL_BENCH_SKIP_BUILD=1 uses
