@@ -5,8 +5,6 @@
 namespace vigil::rules {
 namespace {
 
-Value Int(int64_t i) { return Value{i, {}}; }
-
 // Saturating arithmetic: rule values come from requests, and an overflow must not wrap a huge
 // amount into a small one.
 int64_t Saturate(__int128 value) {
@@ -39,7 +37,7 @@ bool Compare(BinaryOp op, const Value& a, const Value& b, Type type) {
 
 Value WindowValue(const PlanNode& node, const EvalContext& context) {
   const WindowReading& reading = context.facts->windows[node.window];
-  return Int(node.window_sum ? reading.sum_minor : reading.count);
+  return IntValue(node.window_sum ? reading.sum_minor : reading.count);
 }
 
 // Constants, fields and window readings: the nodes that read rather than compute. The Op enum
@@ -78,39 +76,39 @@ Value Compute(const Plan& plan, const PlanNode& node, EvalContext& context) {
       }
       return Value{};
     case Op::kNot:
-      return Int(!Operand(plan, args[0], context).i);
+      return IntValue(!Operand(plan, args[0], context).i);
     case Op::kNeg:
-      return Int(Saturate(-static_cast<__int128>(Operand(plan, args[0], context).i)));
+      return IntValue(Saturate(-static_cast<__int128>(Operand(plan, args[0], context).i)));
     case Op::kAnd:
       for (int32_t i = 0; i < node.arg_count; ++i) {
-        if (!Operand(plan, args[i], context).i) return Int(0);
+        if (!Operand(plan, args[i], context).i) return IntValue(0);
       }
-      return Int(1);
+      return IntValue(1);
     case Op::kOr:
       for (int32_t i = 0; i < node.arg_count; ++i) {
-        if (Operand(plan, args[i], context).i) return Int(1);
+        if (Operand(plan, args[i], context).i) return IntValue(1);
       }
-      return Int(0);
+      return IntValue(0);
     case Op::kCompare:
-      return Int(Compare(node.binary, Operand(plan, args[0], context),
-                         Operand(plan, args[1], context), node.operand_type));
+      return IntValue(Compare(node.binary, Operand(plan, args[0], context),
+                              Operand(plan, args[1], context), node.operand_type));
     case Op::kArith: {
       const __int128 a = Operand(plan, args[0], context).i;
       const __int128 b = Operand(plan, args[1], context).i;
       switch (node.binary) {
         case BinaryOp::kAdd:
-          return Int(Saturate(a + b));
+          return IntValue(Saturate(a + b));
         case BinaryOp::kSub:
-          return Int(Saturate(a - b));
+          return IntValue(Saturate(a - b));
         case BinaryOp::kMul:
-          return Int(Saturate(a * b));
+          return IntValue(Saturate(a * b));
         default:
-          return Int(0);
+          return IntValue(0);
       }
     }
     case Op::kIn: {
       const Value item = Operand(plan, args[0], context);
-      return Int(plan.lists[node.list].contains(item.s));
+      return IntValue(plan.lists[node.list].contains(item.s));
     }
   }
   return Value{};

@@ -18,6 +18,9 @@ struct Value {
   int64_t i = 0;
   absl::string_view s;
 };
+// A number's Value, and a string's.
+inline Value IntValue(int64_t i) { return Value{i, {}}; }
+inline Value TextValue(absl::string_view s) { return Value{0, s}; }
 
 struct EvalContext {
   const Facts* facts = nullptr;            // nullptr while folding constants

@@ -172,6 +172,10 @@ bool IsFunctionMissing(const Reply& reply) {
   return reply.is_error() && absl::StartsWith(reply.text, "ERR Function not found");
 }
 
+absl::Status ReplyError(absl::string_view what, const Reply& reply) {
+  return absl::UnavailableError(absl::StrCat("redis: ", what, ": ", reply.text));
+}
+
 absl::StatusOr<std::vector<Reply>> CallFunctions(redis::ClusterClient& cluster,
                                                  absl::string_view key,
                                                  std::vector<Command> batch) {
@@ -180,9 +184,7 @@ absl::StatusOr<std::vector<Reply>> CallFunctions(redis::ClusterClient& cluster,
   // A primary that joined the cluster after this node started.
   absl::StatusOr<Reply> loaded = cluster.Call(key, {"FUNCTION", "LOAD", "REPLACE", kLibrary});
   if (!loaded.ok()) return loaded.status();
-  if (loaded->is_error()) {
-    return absl::UnavailableError(absl::StrCat("redis: FUNCTION LOAD: ", loaded->text));
-  }
+  if (loaded->is_error()) return ReplyError("FUNCTION LOAD", *loaded);
   replies = cluster.CallBatch(key, std::move(batch));
   if (replies.ok() && IsFunctionMissing(replies->front())) {
     return absl::UnavailableError(absl::StrCat("redis: ", replies->front().text));

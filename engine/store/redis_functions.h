@@ -45,4 +45,7 @@ absl::StatusOr<redis::Reply> CallFunction(redis::ClusterClient& cluster, absl::s
 // Whether `reply` says that the library is missing on its primary.
 bool IsFunctionMissing(const redis::Reply& reply);
 
+// An error reply to `what` as a status (UNAVAILABLE): the store refused or failed a command.
+absl::Status ReplyError(absl::string_view what, const redis::Reply& reply);
+
 }  // namespace vigil::store

@@ -28,10 +28,6 @@ constexpr int kRelayBatch = 256;
 constexpr int kReadBatch = 64;
 constexpr int kTrimBatch = 1000;
 
-absl::Status ReplyError(absl::string_view what, const Reply& reply) {
-  return absl::UnavailableError(absl::StrCat("redis: ", what, ": ", reply.text));
-}
-
 // A stream entry's fields {name, value, ...}: the value of `name`, or nullptr.
 const std::string* Field(const Reply& fields, absl::string_view name) {
   for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {

@@ -44,11 +44,6 @@ void AppendNotices(const std::vector<Notice>& notices, Command& call) {
   }
 }
 
-// An error reply as a status: the store refused or failed the command.
-absl::Status ReplyError(absl::string_view what, const Reply& reply) {
-  return absl::UnavailableError(absl::StrCat("redis: ", what, ": ", reply.text));
-}
-
 template <typename Message>
 absl::StatusOr<Message> Parse(absl::string_view what, const std::string& bytes) {
   Message message;

@@ -2,11 +2,10 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/engine/core/time_units.h"
 
 namespace vigil {
 namespace {
-
-constexpr int64_t kEightHours = 8 * 3600 * 1000;
 
 int64_t UtcMs(int y, int mo, int d, int h, int mi, int s) {
   return absl::ToUnixMillis(

@@ -15,13 +15,11 @@
 #include "engine/core/interned.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/engine/core/time_units.h"
 
 namespace vigil {
 namespace {
 
-constexpr int64_t kMinute = 60 * 1000;
-constexpr int64_t kHour = 60 * kMinute;
-constexpr int64_t kEightHours = 8 * kHour;
 // 2026-11-27 00:00 in UTC+8.
 constexpr int64_t kLocalMidnight = 1'795'708'800'000;
 

@@ -18,6 +18,7 @@
 #include "fake_shared_state.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/engine/core/time_units.h"
 
 namespace vigil {
 namespace {
@@ -25,7 +26,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-constexpr int64_t kHour = 3600 * 1000;
 // 2026-11-27 10:00 in UTC+8, the shipped rules' calendar.
 constexpr int64_t kMorning = 1'795'708'800'000 + 10 * kHour;
 

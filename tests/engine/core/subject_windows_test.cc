@@ -3,12 +3,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/engine/core/time_units.h"
 
 namespace vigil {
 namespace {
 
-constexpr int64_t kMinute = 60'000;
-constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kStart = 1'795'737'600'000;  // a multiple of every bucket width below
 
 // The user windows of the shipped rules, plus a device window for another subject.

@@ -3,12 +3,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/engine/core/time_units.h"
 
 namespace vigil {
 namespace {
 
-constexpr int64_t kMinute = 60 * 1000;
-constexpr int64_t kHour = 60 * kMinute;
 // A Monday morning, aligned to the hour so that bucket edges are easy to reason about.
 constexpr int64_t kT0 = 1'795'000'000'000 / kHour * kHour;
 

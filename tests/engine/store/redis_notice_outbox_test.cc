@@ -25,7 +25,7 @@ namespace {
 using ::testing::ElementsAre;
 
 // One vigild's view of the cluster: its client, outbox and shared state.
-struct Node {
+struct OutboxNode {
   std::unique_ptr<redis::ClusterClient> cluster;
   std::unique_ptr<RedisNoticeOutbox> outbox;
   std::unique_ptr<RedisSharedState> state;
@@ -36,15 +36,15 @@ class RedisNoticeOutboxTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(redis::TheCluster(), nullptr) << "the local cluster did not start";
     // {notices} is one stream for the whole cluster: each test starts on an empty one.
-    Node first = MakeNode("first");
+    OutboxNode first = MakeNode("first");
     ASSERT_TRUE(first.cluster->CallOnEveryPrimary({"FLUSHALL"}).ok());
   }
 
   // `relay_interval` zero: nothing is relayed but by Settle().
-  static Node MakeNode(const std::string& holder,
-                       absl::Duration relay_interval = absl::ZeroDuration(),
-                       absl::Duration sweep_interval = absl::Seconds(10)) {
-    Node node;
+  static OutboxNode MakeNode(const std::string& holder,
+                             absl::Duration relay_interval = absl::ZeroDuration(),
+                             absl::Duration sweep_interval = absl::Seconds(10)) {
+    OutboxNode node;
     redis::ClusterOptions options;
     options.seeds = redis::TheCluster()->seeds();
     node.cluster = *redis::ClusterClient::Connect(options);
@@ -118,11 +118,11 @@ class RedisNoticeOutboxTest : public ::testing::Test {
 
 TEST_F(RedisNoticeOutboxTest, WhatANodeThatDiedLeftInTheSlotsAnotherRelays) {
   {
-    Node dying = MakeNode("dying");
+    OutboxNode dying = MakeNode("dying");
     GrantAndRevoke(*dying.state, 40);
     // Gone before relaying anything: its notices are in their users' slots only.
   }
-  Node other = MakeNode("other");
+  OutboxNode other = MakeNode("other");
   EXPECT_THAT(All(*other.outbox), ::testing::IsEmpty());
   ASSERT_TRUE(other.outbox->Settle().ok());
   ExpectEachOnceInTheUsersOrder(All(*other.outbox), 40);
@@ -131,7 +131,7 @@ TEST_F(RedisNoticeOutboxTest, WhatANodeThatDiedLeftInTheSlotsAnotherRelays) {
 }
 
 TEST_F(RedisNoticeOutboxTest, ARelayDoneAgainAddsEachNoticeOnce) {
-  Node node = MakeNode("node");
+  OutboxNode node = MakeNode("node");
   GrantAndRevoke(*node.state, 1);
   // A relay that added the slot's entries and died before deleting them from the slot.
   const int slot = redis_layout::UserSlot("u0");
@@ -160,8 +160,8 @@ TEST_F(RedisNoticeOutboxTest, ARelayDoneAgainAddsEachNoticeOnce) {
 
 TEST_F(RedisNoticeOutboxTest, TwoNodesRelayingAtOnceLoseAndRepeatNothing) {
   // Both relay on their own threads, and each sweeps every slot: the other's notices too.
-  Node a = MakeNode("a", absl::Milliseconds(5), absl::Milliseconds(5));
-  Node b = MakeNode("b", absl::Milliseconds(5), absl::Milliseconds(5));
+  OutboxNode a = MakeNode("a", absl::Milliseconds(5), absl::Milliseconds(5));
+  OutboxNode b = MakeNode("b", absl::Milliseconds(5), absl::Milliseconds(5));
   absl::Notification heard;
   b.outbox->SetNoticeListener([&](uint64_t last) {
     if (last >= 400 && !heard.HasBeenNotified()) heard.Notify();
@@ -177,8 +177,8 @@ TEST_F(RedisNoticeOutboxTest, TwoNodesRelayingAtOnceLoseAndRepeatNothing) {
 }
 
 TEST_F(RedisNoticeOutboxTest, AnAckIsEveryNodesAndNeverGoesBack) {
-  Node a = MakeNode("a");
-  Node b = MakeNode("b");
+  OutboxNode a = MakeNode("a");
+  OutboxNode b = MakeNode("b");
   GrantAndRevoke(*a.state, 2);
   ASSERT_TRUE(a.outbox->Settle().ok());
   EXPECT_EQ(b.outbox->AckedCursor("app").value_or(7), std::nullopt) << "never acked";
@@ -193,7 +193,7 @@ TEST_F(RedisNoticeOutboxTest, AnAckIsEveryNodesAndNeverGoesBack) {
 }
 
 TEST_F(RedisNoticeOutboxTest, RetentionDeletesTheOldestUpToTheFirstKeptAndSaysHowFar) {
-  Node node = MakeNode("node");
+  OutboxNode node = MakeNode("node");
   // One user's, so that the stream's order is the order made.
   ASSERT_TRUE(node.state
                   ->Notify({Told(NoticeKind::kMandateDormant, "u", "m1", 1000),
@@ -209,14 +209,14 @@ TEST_F(RedisNoticeOutboxTest, RetentionDeletesTheOldestUpToTheFirstKeptAndSaysHo
   EXPECT_EQ(kept[0].cursor, 3u);
   EXPECT_EQ(kept[0].notice.mandate_id, "m3");
   // Another node knows as much once it reads the stream.
-  Node other = MakeNode("other");
+  OutboxNode other = MakeNode("other");
   EXPECT_EQ(other.outbox->TrimmedThrough(), 2u);
   EXPECT_EQ(other.outbox->LastNoticeCursor(), 4u);
 }
 
 TEST_F(RedisNoticeOutboxTest, OneNodeAtATimeRunsTheScans) {
-  Node a = MakeNode("a");
-  Node b = MakeNode("b");
+  OutboxNode a = MakeNode("a");
+  OutboxNode b = MakeNode("b");
   EXPECT_EQ(a.outbox->AcquireScans().value_or(false), true);
   EXPECT_EQ(a.outbox->AcquireScans().value_or(false), true) << "its own, again";
   EXPECT_EQ(b.outbox->AcquireScans().value_or(true), false);
