@@ -3,12 +3,16 @@
 // disconnect or a restart, and a clear DATA_LOSS when it fell behind the retention; the scans
 // run when due by the rules' local calendar, on a fake clock.
 
+#include "engine/server/notices_service.h"
+
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "engine/core/clock.h"
 #include "engine/rules/rule_set.h"
 #include "engine/server/notice_scheduler.h"
@@ -17,6 +21,8 @@
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "vigil/v1/vigil.grpc.pb.h"
 
@@ -222,6 +228,96 @@ TEST_F(NoticesServiceTest, WithoutAStoreThereAreNoNotices) {
   EXPECT_EQ(Watch("app")->End().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(Ack("app", "1").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(server_->notice_scheduler(), nullptr);
+}
+
+// The outbox of a journal, counting the notices it hands out.
+class CountingOutbox final : public NoticeOutbox {
+ public:
+  explicit CountingOutbox(store::MemoryJournal& journal) : journal_(journal) {}
+
+  int64_t handed_out() const { return handed_out_.load(); }
+
+  absl::Status ReadNotices(uint64_t after,
+                           absl::FunctionRef<bool(const StoredNotice&)> sink) override {
+    return journal_.ReadNotices(after, [&](const StoredNotice& notice) {
+      handed_out_.fetch_add(1);
+      return sink(notice);
+    });
+  }
+  uint64_t LastNoticeCursor() const override { return journal_.LastNoticeCursor(); }
+  uint64_t TrimmedThrough() const override { return journal_.TrimmedThrough(); }
+  absl::Status DeleteNoticesBefore(int64_t before_ms) override {
+    return journal_.DeleteNoticesBefore(before_ms);
+  }
+  absl::StatusOr<std::optional<uint64_t>> AckedCursor(absl::string_view consumer) override {
+    return journal_.AckedCursor(consumer);
+  }
+  absl::Status Ack(absl::string_view consumer, uint64_t cursor) override {
+    return journal_.Ack(consumer, cursor);
+  }
+  void SetNoticeListener(absl::AnyInvocable<void(uint64_t last_cursor)> listener) override {
+    journal_.SetNoticeListener(std::move(listener));
+  }
+  absl::StatusOr<int64_t> ReadMark(absl::string_view name) override {
+    return journal_.ReadMark(name);
+  }
+
+ private:
+  store::MemoryJournal& journal_;
+  std::atomic<int64_t> handed_out_{0};
+};
+
+TEST(NoticesBackpressureTest, AStreamReadsFromTheOutboxOnlyAsFastAsItsConsumerTakes) {
+  // 10,000 notices of 2 KB: 20 MB, far more than gRPC's flow-control windows hold.
+  constexpr int kNotices = 10'000;
+  store::MemoryJournal journal;
+  StateChange change;
+  for (int i = 0; i < kNotices; ++i) {
+    Notice& notice = change.notices.emplace_back();
+    notice.user_id = absl::StrCat("user-", i);
+    notice.time_ms = kNow;
+    notice.text = std::string(2048, 'x');
+  }
+  journal.Append(std::move(change));
+  CountingOutbox outbox(journal);
+  NoticesService service(&outbox);
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<v1::Notices::Stub> stub = v1::Notices::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::WatchNoticesRequest request;
+  request.set_consumer("slow");
+  std::unique_ptr<grpc::ClientReader<v1::Notice>> reader = stub->Watch(&context, request);
+  v1::Notice notice;
+  ASSERT_TRUE(reader->Read(&notice));
+
+  // The consumer stops reading: the stream fills gRPC's windows, then reads no further.
+  int64_t handed_out = outbox.handed_out();
+  for (int unchanged = 0, polls = 0; unchanged < 10 && polls < 200; ++polls) {
+    absl::SleepFor(absl::Milliseconds(50));
+    const int64_t now = outbox.handed_out();
+    unchanged = now == handed_out ? unchanged + 1 : 0;
+    handed_out = now;
+  }
+  EXPECT_LT(handed_out, kNotices / 2);
+
+  // It reads again: the rest come, in order.
+  int received = 1;
+  while (received < kNotices && reader->Read(&notice)) {
+    ++received;
+    ASSERT_EQ(notice.cursor(), absl::StrCat(received));
+  }
+  EXPECT_EQ(received, kNotices);
+  context.TryCancel();
+  service.Stop();
+  server->Shutdown();
 }
 
 // --- the schedule ------------------------------------------------------------------------------
