@@ -230,19 +230,14 @@ TEST_F(NoticesServiceTest, WithoutAStoreThereAreNoNotices) {
   EXPECT_EQ(server_->notice_scheduler(), nullptr);
 }
 
-// The outbox of a journal, counting the notices it hands out.
-class CountingOutbox final : public NoticeOutbox {
+// A journal's outbox, every call passed on: the tests' outboxes override what they change.
+class JournalOutbox : public NoticeOutbox {
  public:
-  explicit CountingOutbox(store::MemoryJournal& journal) : journal_(journal) {}
-
-  int64_t handed_out() const { return handed_out_.load(); }
+  explicit JournalOutbox(store::MemoryJournal& journal) : journal_(journal) {}
 
   absl::Status ReadNotices(uint64_t after,
                            absl::FunctionRef<bool(const StoredNotice&)> sink) override {
-    return journal_.ReadNotices(after, [&](const StoredNotice& notice) {
-      handed_out_.fetch_add(1);
-      return sink(notice);
-    });
+    return journal_.ReadNotices(after, sink);
   }
   uint64_t LastNoticeCursor() const override { return journal_.LastNoticeCursor(); }
   uint64_t TrimmedThrough() const override { return journal_.TrimmedThrough(); }
@@ -264,6 +259,24 @@ class CountingOutbox final : public NoticeOutbox {
 
  private:
   store::MemoryJournal& journal_;
+};
+
+// The outbox of a journal, counting the notices it hands out.
+class CountingOutbox final : public JournalOutbox {
+ public:
+  using JournalOutbox::JournalOutbox;
+
+  int64_t handed_out() const { return handed_out_.load(); }
+
+  absl::Status ReadNotices(uint64_t after,
+                           absl::FunctionRef<bool(const StoredNotice&)> sink) override {
+    return JournalOutbox::ReadNotices(after, [&](const StoredNotice& notice) {
+      handed_out_.fetch_add(1);
+      return sink(notice);
+    });
+  }
+
+ private:
   std::atomic<int64_t> handed_out_{0};
 };
 
@@ -396,31 +409,10 @@ TEST_F(NoticeSchedulerTest, TheDailyScanReportsAMandateWhenItGoesDormant) {
 
 // An outbox shared by several processes, as a Redis Cluster's is: one journal, each process's
 // view of it, and one lease on the scans among them.
-class SharedOutbox final : public NoticeOutbox {
+class SharedOutbox final : public JournalOutbox {
  public:
   SharedOutbox(store::MemoryJournal& journal, const SharedOutbox*& lease)
-      : journal_(journal), lease_(lease) {}
-  absl::Status ReadNotices(uint64_t after,
-                           absl::FunctionRef<bool(const StoredNotice&)> sink) override {
-    return journal_.ReadNotices(after, sink);
-  }
-  uint64_t LastNoticeCursor() const override { return journal_.LastNoticeCursor(); }
-  uint64_t TrimmedThrough() const override { return journal_.TrimmedThrough(); }
-  absl::Status DeleteNoticesBefore(int64_t before_ms) override {
-    return journal_.DeleteNoticesBefore(before_ms);
-  }
-  absl::StatusOr<std::optional<uint64_t>> AckedCursor(absl::string_view consumer) override {
-    return journal_.AckedCursor(consumer);
-  }
-  absl::Status Ack(absl::string_view consumer, uint64_t cursor) override {
-    return journal_.Ack(consumer, cursor);
-  }
-  void SetNoticeListener(absl::AnyInvocable<void(uint64_t)> listener) override {
-    journal_.SetNoticeListener(std::move(listener));
-  }
-  absl::StatusOr<int64_t> ReadMark(absl::string_view name) override {
-    return journal_.ReadMark(name);
-  }
+      : JournalOutbox(journal), lease_(lease) {}
   absl::StatusOr<bool> AcquireScans() override {
     if (lease_ != nullptr && lease_ != this) return false;
     lease_ = this;
@@ -431,7 +423,6 @@ class SharedOutbox final : public NoticeOutbox {
   }
 
  private:
-  store::MemoryJournal& journal_;
   const SharedOutbox*& lease_;
 };
 
